@@ -1,0 +1,64 @@
+"""Lineage: follow manifests from any output back to the raw inputs.
+
+    release 3f2a… ─▶ eval 91c0… ─▶ pretrain 77d1… ─▶ tokenize 0b9e… ─▶ data 5e44… ─▶ raw sources
+"""
+
+from __future__ import annotations
+
+from opc_core import storage
+from opc_core.errors import OpcError
+from opc_core.manifest import Manifest, read_manifest, try_read_manifest
+from opc_core.workdir import list_outputs
+
+
+def find_output(ref: str, workdir: str) -> Manifest:
+    """``ref`` is an output URI, a path inside one, a key, or a stage name (its newest complete output)."""
+    candidate = storage.normalize(ref) if ("/" in ref or ref.startswith(".")) else None
+    while candidate:
+        m = try_read_manifest(candidate)
+        if m is not None:
+            return m
+        parent = candidate.rsplit("/", 1)[0]
+        if parent == candidate or not parent or parent.endswith(":/"):
+            break
+        candidate = parent
+    complete = [e for e in list_outputs(workdir) if e.complete]
+    by_key = [e for e in complete if e.key.startswith(ref)]
+    if len(by_key) == 1:
+        return by_key[0].manifest  # type: ignore[return-value]
+    by_stage = sorted((e for e in complete if e.stage == ref), key=lambda e: e.created or "")
+    if by_stage:
+        return by_stage[-1].manifest  # type: ignore[return-value]
+    raise OpcError(f"no complete output matches {ref!r}", where=workdir, hint="see `opc status` for what exists")
+
+
+def lineage_chain(manifest: Manifest) -> list[tuple[int, str, Manifest | None, str]]:
+    """Depth-first (depth, role, manifest, uri) rows, from ``manifest`` down to the raw sources."""
+    rows: list[tuple[int, str, Manifest | None, str]] = []
+
+    def visit(m: Manifest, role: str, depth: int) -> None:
+        rows.append((depth, role, m, m.uri))
+        for sub_role, ref in m.inputs.items():
+            try:
+                visit(read_manifest(ref.uri), sub_role, depth + 1)
+            except OpcError:
+                rows.append((depth + 1, sub_role, None, ref.uri))
+        for source in m.sources:
+            rows.append((depth + 1, "source", None, source))
+
+    visit(manifest, manifest.stage, 0)
+    return rows
+
+
+def format_lineage(manifest: Manifest) -> str:
+    lines = []
+    for depth, role, m, uri in lineage_chain(manifest):
+        pad = "  " * depth + ("└─ " if depth else "")
+        if m is None and role == "source":
+            lines.append(f"{pad}raw source  {uri}")
+        elif m is None:
+            lines.append(f"{pad}{role}: MISSING manifest at {uri}")
+        else:
+            counts = f"  in={m.counts.records_in} kept={m.counts.kept}" if m.counts else ""
+            lines.append(f"{pad}{m.stage} {m.key}  fp={m.fingerprint[:12]}  {m.created}{counts}  {uri}")
+    return "\n".join(lines)

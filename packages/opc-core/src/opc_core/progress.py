@@ -1,0 +1,71 @@
+"""Progress bars and logging: one helper for every long loop, logs on stderr (stdout stays for data).
+
+``track(iterable, "signals", total=n)`` draws a rich progress bar on stderr when it is a terminal and
+logs a line every ``every`` seconds otherwise (CI logs stay readable).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+T = TypeVar("T")
+stderr_console = Console(stderr=True)
+_configured = False
+
+
+def setup_logging(level: str | None = None) -> None:
+    """Structured, human-readable logs on stderr; level from ``OPC_LOG_LEVEL`` (default INFO)."""
+    global _configured
+    level = (level or os.environ.get("OPC_LOG_LEVEL") or "INFO").upper()
+    root = logging.getLogger("opc")
+    root.setLevel(level)
+    if not _configured:
+        handler = RichHandler(console=stderr_console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.propagate = False
+        _configured = True
+
+
+def track(iterable: Iterable[T], description: str, total: int | None = None, every: float = 10.0) -> Iterator[T]:
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    if stderr_console.is_terminal:
+        columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        if total:
+            columns.append(TimeRemainingColumn())
+        with Progress(*columns, console=stderr_console, transient=True) as progress:
+            task = progress.add_task(description, total=total)
+            for item in iterable:
+                yield item
+                progress.advance(task)
+        return
+    log = logging.getLogger("opc.progress")
+    last = time.monotonic()
+    done = 0
+    for item in iterable:
+        yield item
+        done += 1
+        if time.monotonic() - last >= every:
+            last = time.monotonic()
+            log.info("%s: %d%s", description, done, f"/{total}" if total else "")
+
+
+def eprint(*args: object) -> None:
+    print(*args, file=sys.stderr)

@@ -1,0 +1,157 @@
+"""Storage: every path in the cookbook is an fsspec URI (a local path or ``s3://bucket/key``).
+
+One layer for all stages. Credentials never pass through recipes or manifests: s3fs reads them from
+the environment (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` or an AWS
+profile); the endpoint of an S3-compatible server (MinIO, moto, Ceph) comes from ``AWS_ENDPOINT_URL``
+or ``OPC_S3_ENDPOINT_URL``. Local writes are atomic (temp name + rename); on S3 an object appears
+whole when its upload completes, so "write the manifest last" gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import uuid
+from pathlib import Path
+from typing import Any
+
+import fsspec
+from fsspec.spec import AbstractFileSystem
+
+from opc_core.errors import OpcError
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def normalize(uri: str) -> str:
+    """Absolute local path, or the URI unchanged for remote ones."""
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    if is_remote(uri):
+        return uri.rstrip("/")
+    return str(Path(uri).expanduser().resolve())
+
+
+def _storage_options(protocol: str) -> dict[str, Any]:
+    if protocol in ("s3", "s3a"):
+        endpoint = os.environ.get("OPC_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        options: dict[str, Any] = {}
+        if endpoint:
+            options["endpoint_url"] = endpoint
+        return options
+    return {}
+
+
+def filesystem(uri: str) -> tuple[AbstractFileSystem, str]:
+    """The filesystem for ``uri`` and the path inside it."""
+    uri = normalize(uri)
+    protocol = uri.split("://", 1)[0] if is_remote(uri) else "file"
+    try:
+        fs, path = fsspec.core.url_to_fs(uri, **_storage_options(protocol))
+    except (ImportError, ValueError) as exc:
+        raise OpcError(f"cannot open storage for {uri!r}: {exc}", hint="use a local path or s3://bucket/prefix") from exc
+    return fs, path
+
+
+def join(base: str, *parts: str) -> str:
+    if is_remote(base):
+        return posixpath.join(base, *parts)
+    return str(Path(base, *parts))
+
+
+def to_uri(fs: AbstractFileSystem, path: str) -> str:
+    """Turn a path inside ``fs`` back into a URI (``fs.find`` drops the protocol)."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol in ("file", "local"):
+        return path
+    return f"{protocol}://{path}"
+
+
+def exists(uri: str) -> bool:
+    fs, path = filesystem(uri)
+    return fs.exists(path)
+
+
+def makedirs(uri: str) -> None:
+    fs, path = filesystem(uri)
+    if not is_remote(uri):
+        fs.makedirs(path, exist_ok=True)
+
+
+def read_bytes(uri: str) -> bytes:
+    fs, path = filesystem(uri)
+    with fs.open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(uri: str) -> str:
+    return read_bytes(uri).decode("utf-8")
+
+
+def write_bytes_atomic(uri: str, data: bytes) -> None:
+    """Write all of ``data`` or nothing: a reader never sees a half-written file."""
+    fs, path = filesystem(uri)
+    if is_remote(uri):
+        with fs.open(path, "wb") as f:  # an S3 object becomes visible only when complete
+            f.write(data)
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+
+
+def write_text_atomic(uri: str, text: str) -> None:
+    write_bytes_atomic(uri, text.encode("utf-8"))
+
+
+def write_json_atomic(uri: str, obj: Any) -> None:
+    write_text_atomic(uri, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(uri: str) -> Any:
+    return json.loads(read_text(uri))
+
+
+def list_files(uri: str) -> list[str]:
+    """Every file under ``uri`` as paths relative to it, sorted (stable across filesystems)."""
+    fs, root = filesystem(uri)
+    if not fs.exists(root):
+        return []
+    root = root.rstrip("/")
+    out = []
+    for path in fs.find(root):
+        rel = path[len(root) :].lstrip("/")
+        if rel:
+            out.append(rel)
+    return sorted(out)
+
+
+def remove(uri: str) -> None:
+    fs, path = filesystem(uri)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+def upload_dir(local_dir: str | Path, uri: str) -> None:
+    """Copy a local directory tree to ``uri`` (local or remote), file by file."""
+    local_dir = Path(local_dir)
+    for file in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+        write_bytes_atomic(join(uri, file.relative_to(local_dir).as_posix()), file.read_bytes())
+
+
+def download_dir(uri: str, local_dir: str | Path) -> Path:
+    """Copy a tree at ``uri`` to a local directory (a no-op copy for local sources is avoided by callers)."""
+    local_dir = Path(local_dir)
+    for rel in list_files(uri):
+        dest = local_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(read_bytes(join(uri, rel)))
+    return local_dir

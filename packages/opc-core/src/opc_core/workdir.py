@@ -1,0 +1,50 @@
+"""What exists in a workdir: every stage output, complete (has a manifest) or not.
+
+Layout: ``<workdir>/<stage>/<key>/`` for outputs, ``<workdir>/_runs/`` for run records. Folders whose
+name starts with ``_`` or ``.`` are not stage outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opc_core import storage
+from opc_core.manifest import MANIFEST_NAME, Manifest, read_manifest
+
+
+@dataclass
+class OutputEntry:
+    stage: str
+    key: str
+    uri: str
+    complete: bool
+    created: str | None
+    manifest: Manifest | None
+
+    def as_status(self) -> dict:
+        """The stable ``opc status --json`` shape: ``uri`` is the stage's main artifact when it has one."""
+        uri = (self.manifest.artifact_uri or self.manifest.uri) if self.manifest else self.uri
+        return {"stage": self.stage, "key": self.key, "uri": uri, "complete": self.complete, "created": self.created}
+
+
+def _child_dirs(fs, path: str) -> list[str]:
+    if not fs.exists(path):
+        return []
+    return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False) if fs.isdir(p))
+
+
+def list_outputs(workdir: str) -> list[OutputEntry]:
+    workdir = storage.normalize(workdir)
+    fs, root = storage.filesystem(workdir)
+    entries = []
+    for stage in _child_dirs(fs, root):
+        if stage.startswith(("_", ".")):
+            continue
+        for key in _child_dirs(fs, f"{root.rstrip('/')}/{stage}"):
+            if key.startswith(("_", ".")):
+                continue
+            uri = storage.join(workdir, stage, key)
+            complete = fs.exists(f"{root.rstrip('/')}/{stage}/{key}/{MANIFEST_NAME}")
+            manifest = read_manifest(uri) if complete else None
+            entries.append(OutputEntry(stage, key, uri, complete, manifest.created if manifest else None, manifest))
+    return entries
