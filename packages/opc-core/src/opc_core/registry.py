@@ -13,6 +13,14 @@ from importlib.metadata import entry_points
 from opc_core.errors import OpcError
 from opc_core.stage import StageSpec
 
+_registered: dict[str, StageSpec] = {}
+
+
+def register_stage(spec: StageSpec) -> None:
+    """Register a stage in-process (notebooks, experiments, tests) next to the installed ones."""
+    _registered[spec.name] = spec
+    get_stage.cache_clear()
+
 
 @cache
 def _entry_points() -> dict[str, object]:
@@ -22,6 +30,8 @@ def _entry_points() -> dict[str, object]:
 @cache
 def get_stage(name: str) -> StageSpec:
     """Load one stage's spec (stage modules import heavy libraries lazily, inside their run function)."""
+    if name in _registered:
+        return _registered[name]
     eps = _entry_points()
     if name not in eps:
         raise OpcError(f"no stage named {name!r}; installed: {sorted(eps)}")
@@ -36,4 +46,4 @@ def get_stage(name: str) -> StageSpec:
 
 
 def stage_names() -> set[str]:
-    return set(_entry_points())
+    return set(_entry_points()) | set(_registered)
