@@ -1,0 +1,282 @@
+"""The LLaMA-style decoder OpenCoder trains, in one file you can read top to bottom.
+
+    idx [B, T] ─▶ model.embed_tokens ─▶ N x Block ─▶ model.norm ─▶ lm_head ─▶ logits [B, T, vocab]
+
+    Block(x):  h = x + self_attn(input_layernorm(x))            grouped-query attention with RoPE
+               out = h + mlp(post_attention_layernorm(h))        SwiGLU: down(silu(gate(x)) * up(x))
+
+Parameter names and shapes are exactly those of ``transformers.LlamaForCausalLM`` (``model.layers.0.
+self_attn.q_proj.weight``, ``lm_head.weight`` ...), with untied embeddings and no biases, so a
+``state_dict()`` of ours loads into it unchanged (the release stage relies on this; a test checks the
+logits match). RoPE is the "rotate half" form transformers uses, RMSNorm computes in fp32.
+
+Incremental decoding: ``forward(idx, kv_cache=cache, start_pos=p)`` writes the new keys/values at
+positions ``p..p+T-1`` of a preallocated ``KVCache`` and attends over ``0..p+T-1``.
+
+Not here: the loss (the train loop computes it), sampling (``generation.py``), distributed wrapping
+(``distributed.py``), weight loading from files (``checkpoint.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape of a decoder. ``dim`` must divide by ``n_heads`` and ``n_heads`` by ``n_kv_heads``."""
+
+    vocab_size: int
+    dim: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    ffn_dim: int
+    max_seq_len: int
+    rope_theta: float = 10_000.0
+    norm_eps: float = 1e-5
+    init_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.dim % self.n_heads:
+            raise ValueError(f"dim {self.dim} is not a multiple of n_heads {self.n_heads}")
+        if self.n_heads % self.n_kv_heads:
+            raise ValueError(f"n_heads {self.n_heads} is not a multiple of n_kv_heads {self.n_kv_heads}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        return ModelConfig.from_dict({**self.to_dict(), **changes})
+
+    def to_hf_config(self) -> dict[str, Any]:
+        """The ``config.json`` fields of the equivalent ``transformers.LlamaConfig``."""
+        return {
+            "architectures": ["LlamaForCausalLM"],
+            "model_type": "llama",
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.dim,
+            "intermediate_size": self.ffn_dim,
+            "num_hidden_layers": self.n_layers,
+            "num_attention_heads": self.n_heads,
+            "num_key_value_heads": self.n_kv_heads,
+            "head_dim": self.head_dim,
+            "max_position_embeddings": self.max_seq_len,
+            "rope_theta": self.rope_theta,
+            "rope_parameters": {"rope_type": "default", "rope_theta": self.rope_theta},
+            "rms_norm_eps": self.norm_eps,
+            "hidden_act": "silu",
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "mlp_bias": False,
+            "initializer_range": self.init_std,
+            "torch_dtype": "float32",
+        }
+
+    def num_params(self) -> int:
+        """Parameter count (embeddings and lm_head included)."""
+        d, hd = self.dim, self.head_dim
+        attn = d * d * 2 + d * self.n_kv_heads * hd * 2
+        per_layer = attn + 3 * d * self.ffn_dim + 2 * d
+        return 2 * self.vocab_size * d + self.n_layers * per_layer + d
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """Training FLOPs per token (forward + backward): 6 * non-embedding params + attention, as in PaLM."""
+        n = self.num_params() - self.vocab_size * self.dim  # the input embedding is a lookup, not a matmul
+        return 6.0 * n + 12.0 * self.n_layers * self.dim * seq_len
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight, computed in fp32 like transformers (the weight multiplies in the input dtype)."""
+
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32:
+            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)  # one fused kernel
+        normed = F.rms_norm(x.float(), (x.shape[-1],), None, self.eps)
+        return self.weight * normed.to(x.dtype)
+
+
+def rope_tables(head_dim: int, max_seq_len: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin of shape [max_seq_len, head_dim] for the rotate-half RoPE (frequencies repeated twice)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    t = torch.arange(max_seq_len, dtype=torch.int64).float()
+    freqs = torch.outer(t, inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x [B, H, T, D] rotated by position: x*cos + rotate_half(x)*sin, rotate_half(a, b) = (-b, a)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
+class KVCache:
+    """Preallocated keys/values per layer: [B, n_kv_heads, max_len, head_dim]; positions beyond the
+    last written one are garbage and never attended to."""
+
+    def __init__(self, config: ModelConfig, batch_size: int, max_len: int, device=None, dtype=torch.float32) -> None:
+        if max_len > config.max_seq_len:
+            raise ValueError(f"cache length {max_len} exceeds the model's max_seq_len {config.max_seq_len}")
+        shape = (batch_size, config.n_kv_heads, max_len, config.head_dim)
+        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layers)]
+        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layers)]
+        self.max_len = max_len
+
+    def update(self, layer: int, start_pos: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        end = start_pos + k.shape[2]
+        if end > self.max_len:
+            raise ValueError(f"KV cache full: position {end} > {self.max_len}")
+        self.k[layer][:, :, start_pos:end] = k
+        self.v[layer][:, :, start_pos:end] = v
+        return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
+
+
+class Attention(nn.Module):
+    def __init__(self, config: ModelConfig, layer: int) -> None:
+        super().__init__()
+        self.layer = layer
+        self.n_heads, self.n_kv_heads, self.head_dim = config.n_heads, config.n_kv_heads, config.head_dim
+        self.q_proj = nn.Linear(config.dim, config.n_heads * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(config.dim, config.n_kv_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(config.dim, config.n_kv_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(config.n_heads * self.head_dim, config.dim, bias=False)
+
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv_cache: KVCache | None, start_pos: int
+    ) -> torch.Tensor:
+        b, t, _ = x.shape
+        q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        mask = None
+        is_causal = t > 1
+        if kv_cache is not None:
+            k, v = kv_cache.update(self.layer, start_pos, k, v)
+            if start_pos > 0 and t > 1:  # queries at start_pos.. see every cached key up to their own position
+                q_pos = torch.arange(start_pos, start_pos + t, device=x.device)[:, None]
+                mask = torch.arange(k.shape[2], device=x.device)[None, :] <= q_pos
+                is_causal = False
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=is_causal, enable_gqa=self.n_kv_heads != self.n_heads
+        )
+        return self.o_proj(out.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim))
+
+
+class MLP(nn.Module):
+    """SwiGLU feed-forward."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.gate_proj = nn.Linear(config.dim, config.ffn_dim, bias=False)
+        self.up_proj = nn.Linear(config.dim, config.ffn_dim, bias=False)
+        self.down_proj = nn.Linear(config.ffn_dim, config.dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig, layer: int) -> None:
+        super().__init__()
+        self.self_attn = Attention(config, layer)
+        self.mlp = MLP(config)
+        self.input_layernorm = RMSNorm(config.dim, config.norm_eps)
+        self.post_attention_layernorm = RMSNorm(config.dim, config.norm_eps)
+
+    def forward(self, x, cos, sin, kv_cache, start_pos):
+        h = x + self.self_attn(self.input_layernorm(x), cos, sin, kv_cache, start_pos)
+        return h + self.mlp(self.post_attention_layernorm(h))
+
+
+class Decoder(nn.Module):
+    """The ``model.`` prefix of LlamaForCausalLM: embeddings, blocks, final norm."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.dim)
+        self.layers = nn.ModuleList(Block(config, i) for i in range(config.n_layers))
+        self.norm = RMSNorm(config.dim, config.norm_eps)
+
+
+class Transformer(nn.Module):
+    """The whole decoder; ``forward(idx, kv_cache=None, start_pos=0) -> logits [B, T, vocab]``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.model = Decoder(config)
+        self.lm_head = nn.Linear(config.dim, config.vocab_size, bias=False)
+        cos, sin = rope_tables(config.head_dim, config.max_seq_len, config.rope_theta)
+        # Not persistent: derived from the config, and absent from LlamaForCausalLM's state_dict.
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Normal(0, init_std) for every matrix (transformers' LLaMA init), ones for the norms."""
+        std = self.config.init_std
+        for module in self.modules():
+            if isinstance(module, nn.Linear | nn.Embedding):
+                nn.init.normal_(module.weight, mean=0.0, std=std)
+            elif isinstance(module, RMSNorm):
+                nn.init.ones_(module.weight)
+
+    def forward(self, idx: torch.Tensor, kv_cache: KVCache | None = None, start_pos: int = 0) -> torch.Tensor:
+        return self.lm_head(self.hidden_states(idx, kv_cache, start_pos))
+
+    def hidden_states(self, idx: torch.Tensor, kv_cache: KVCache | None = None, start_pos: int = 0) -> torch.Tensor:
+        """The final-normed hidden states [B, T, dim] (what lm_head turns into logits)."""
+        t = idx.shape[1]
+        if start_pos + t > self.config.max_seq_len:
+            raise ValueError(f"positions up to {start_pos + t} exceed max_seq_len {self.config.max_seq_len}")
+        x = self.model.embed_tokens(idx)
+        cos = self.rope_cos[start_pos : start_pos + t].to(x.dtype)
+        sin = self.rope_sin[start_pos : start_pos + t].to(x.dtype)
+        for block in self.model.layers:
+            x = block(x, cos, sin, kv_cache, start_pos)
+        return self.model.norm(x)
+
+    def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+        """Summed (not averaged) next-token cross-entropy in fp32; the caller divides by its token count,
+        so gradient accumulation and data parallelism normalise by tokens, not by micro-batches."""
+        logits = self.forward(idx)
+        return F.cross_entropy(
+            logits.float().view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index, reduction="sum"
+        )
+
+    @torch.no_grad()
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def estimate_mfu(config: ModelConfig, seq_len: int, tokens_per_s: float, peak_flops: float) -> float:
+    """Model FLOPs utilisation: achieved training FLOP/s over the hardware peak."""
+    if peak_flops <= 0 or not math.isfinite(tokens_per_s):
+        return 0.0
+    return config.flops_per_token(seq_len) * tokens_per_s / peak_flops
