@@ -1,0 +1,68 @@
+"""A bounded parallel pool of sandboxes: many programs, at most ``workers`` running at once.
+
+Each program still gets its own ``run_program`` sandbox (fresh process tree, namespaces, temp dir);
+the pool only bounds concurrency and gives every worker slot its own unprivileged uid, so the
+per-uid process limit (RLIMIT_NPROC) of one program's fork bomb cannot starve its neighbours.
+Threads are enough here: each worker only waits on a child process. Results keep input order.
+It does NOT retry, cache or reorder; a program that times out is reported as timed out.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from opc_sandbox.sandbox import DEFAULT_UID, ExecResult, Limits, run_program
+
+POOL_UID_BASE = 61000  # worker slot i runs as uid 61000 + i (no passwd entry needed)
+
+
+@dataclass
+class Job:
+    """One program to run: its source and, optionally, files to place in its working directory."""
+
+    source: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def default_workers() -> int:
+    return max(1, min(32, (os.cpu_count() or 1)))
+
+
+def run_many(
+    jobs: Sequence[Job | str],
+    *,
+    workers: int | None = None,
+    timeout_s: float = 3.0,
+    limits: Limits | None = None,
+    python: str | None = None,
+    on_result: Callable[[int, ExecResult], None] | None = None,
+) -> list[ExecResult]:
+    """Run every job in its own sandbox, at most ``workers`` at a time; results in input order."""
+    workers = max(1, workers or default_workers())
+    uids: queue.Queue[int] = queue.Queue()
+    for i in range(workers):
+        uids.put(POOL_UID_BASE + i if os.geteuid() == 0 else DEFAULT_UID)
+
+    def one(index: int, job: Job | str) -> ExecResult:
+        if isinstance(job, str):
+            job = Job(job)
+        uid = uids.get()
+        try:
+            result = run_program(
+                job.source, timeout_s, limits=limits, python=python, uid=uid, files=job.files, env=job.env
+            )
+        finally:
+            uids.put(uid)
+        if on_result is not None:
+            on_result(index, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="opc-sandbox") as ex:
+        return list(ex.map(one, range(len(jobs)), jobs))
+
+

