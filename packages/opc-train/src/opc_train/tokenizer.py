@@ -132,14 +132,23 @@ def load_tokenizer(uri: str):
 
 def encode_document(tok, text: str) -> list[int]:
     """``[BOS] + ids(text) + [EOS]``: how one pretraining document enters the token stream."""
-    ids = special_ids(tok)
-    return [ids["bos"], *tok.encode(text, add_special_tokens=False).ids, ids["eos"]]
+    return next(encode_documents(tok, [text]))
 
 
 def encode_documents(tok, texts: list[str]) -> Iterator[list[int]]:
-    """Batch version of ``encode_document`` (tokenizers encodes the batch on all cores)."""
+    """``[BOS] + ids + [EOS]`` per text, the batch encoded on all cores.
+
+    A literal ``<|im_end|>`` inside a source file is encoded as ordinary text, never as the control
+    token: a document must not be able to end itself or open a chat turn.
+    """
     ids = special_ids(tok)
-    for enc in tok.encode_batch(texts, add_special_tokens=False):
+    saved = tok.encode_special_tokens
+    tok.encode_special_tokens = True
+    try:
+        encodings = tok.encode_batch(texts, add_special_tokens=False)
+    finally:
+        tok.encode_special_tokens = saved
+    for enc in encodings:
         yield [ids["bos"], *enc.ids, ids["eos"]]
 
 
