@@ -1,0 +1,178 @@
+"""The ``pretrain`` stage: token shards in, a trained LLaMA-style model out.
+
+    tokenize output ─┬─ train/ (token shards) ──▶ train loop (one process | torchrun DDP | DeepSpeed ZeRO)
+                     └─ val/                  ──▶ periodic + final validation loss, unigram baseline
+    pretrain output:  metrics.jsonl  summary.json  loss.png  checkpoints/step-XXXXXXXX/  final/
+
+Recipe section ``stages.pretrain`` (``PretrainConfig``): the model shape by name (``tiny``,
+``opencoder-1.5b``, ``opencoder-8b``) plus overrides, batch geometry, the WSD or cosine schedule,
+checkpoint cadence and the launcher. ``vocab_size`` defaults to the tokenizer's (rounded up to
+``pad_vocab_multiple``). A crashed run re-run with the same recipe has the same content key, so it
+lands in the same output folder and resumes from its last checkpoint there, exactly.
+
+Determinism: on CPU the whole output except the timing files (``STAGE.volatile``) is bitwise
+identical on a redo. Outputs on s3:// are trained in local scratch and uploaded when complete (no
+mid-run resume there). Not here: the loop (``train_loop.py``), launching (``distributed.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from opc_core.stage import StageContext, StageResult, StageSpec
+
+
+class PretrainConfig(BaseModel):
+    """Every field of ``stages.pretrain``; see the module docstring for the flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["tiny", "opencoder-1.5b", "opencoder-8b"] = Field("tiny", description="opc_train.model_configs")
+    model_overrides: dict[str, float | int] = Field(default_factory=dict, description="ModelConfig fields to change")
+    vocab_size: int | None = Field(None, description="default: the tokenizer's, rounded up to pad_vocab_multiple")
+    pad_vocab_multiple: int = Field(64, ge=1)
+    seq_len: int = Field(256, ge=8)
+    micro_batch_size: int = Field(8, ge=1, description="per process, per micro-step")
+    grad_accum_steps: int = Field(1, ge=1)
+    max_steps: int = Field(300, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    schedule: Literal["wsd", "cosine"] = "wsd"
+    warmup_steps: int = Field(30, ge=0)
+    decay_fraction: float = Field(0.2, ge=0, le=1, description="WSD: share of max_steps spent decaying")
+    decay_start: int | None = Field(None, description="WSD: start the decay at this step (annealing branch)")
+    decay_shape: Literal["linear", "cosine", "1-sqrt"] = "1-sqrt"
+    weight_decay: float = Field(0.1, ge=0)
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = Field(1.0, gt=0)
+    eval_every: int = Field(100, ge=0)
+    eval_batches: int = Field(8, ge=1)
+    checkpoint_every: int = Field(100, ge=0)
+    keep_last: int = Field(2, ge=1)
+    milestone_every: int | None = Field(None, ge=1, description="also keep every checkpoint at a multiple of this")
+    log_every: int = Field(25, ge=1)
+    compile: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    backend: Literal["torch", "deepspeed"] = "torch"
+    zero_stage: int = Field(0, ge=0, le=3)
+    deepspeed: dict[str, Any] = Field(default_factory=dict, description="extra DeepSpeed config keys")
+    nproc: int = Field(1, ge=1, description="processes on this node; > 1 (or deepspeed) launches torchrun")
+    seed: int | None = Field(None, description="default: the recipe seed")
+    peak_flops: float | None = Field(None, description="per-device peak FLOP/s for MFU (known GPUs: automatic)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PretrainConfig:
+        if self.warmup_steps > self.max_steps:
+            raise ValueError(f"warmup_steps {self.warmup_steps} exceeds max_steps {self.max_steps}")
+        return self
+
+
+def build_model_config(config: PretrainConfig, tokenizer_vocab: int):
+    from opc_train.model_configs import get_model_config
+
+    vocab = config.vocab_size or math.ceil(tokenizer_vocab / config.pad_vocab_multiple) * config.pad_vocab_multiple
+    overrides: dict[str, Any] = {"vocab_size": vocab, **config.model_overrides}
+    base = get_model_config(config.model)
+    overrides.setdefault("max_seq_len", max(base.max_seq_len, config.seq_len))
+    return get_model_config(config.model, **overrides)
+
+
+def build_settings(config: PretrainConfig, seed: int):
+    from opc_train.cosine_schedule import CosineSchedule
+    from opc_train.train_loop import TrainSettings
+    from opc_train.wsd_schedule import WSDSchedule
+
+    min_lr = config.lr * config.min_lr_ratio
+    if config.schedule == "wsd":
+        decay_steps = round(config.max_steps * config.decay_fraction)
+        if config.decay_start is not None:
+            decay_steps = min(decay_steps, config.max_steps - config.decay_start)
+        schedule = WSDSchedule(peak_lr=config.lr, total_steps=config.max_steps, warmup_steps=config.warmup_steps,
+                               decay_steps=decay_steps, decay_start=config.decay_start,
+                               decay_shape=config.decay_shape, min_lr=min_lr)
+    else:
+        schedule = CosineSchedule(peak_lr=config.lr, total_steps=config.max_steps, warmup_steps=config.warmup_steps,
+                                  min_lr=min_lr)
+    return TrainSettings(
+        max_steps=config.max_steps, seq_len=config.seq_len, micro_batch_size=config.micro_batch_size,
+        schedule=schedule, grad_accum_steps=config.grad_accum_steps, weight_decay=config.weight_decay,
+        betas=(config.beta1, config.beta2), grad_clip=config.grad_clip, eval_every=config.eval_every,
+        eval_batches=config.eval_batches, checkpoint_every=config.checkpoint_every, keep_last=config.keep_last,
+        milestone_every=config.milestone_every, log_every=config.log_every, compile=config.compile,
+        device=config.device, seed=seed, peak_flops=config.peak_flops, backend=config.backend,
+        zero_stage=config.zero_stage, deepspeed_config=config.deepspeed,
+    )
+
+
+def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
+    import json
+    from pathlib import Path
+
+    from opc_core import storage
+    from opc_train.distributed import launch, write_job
+    from opc_train.token_shards import TokenShards
+    from opc_train.train_loop import train
+
+    tokens_uri = ctx.input_uri("tokens")
+    train_uri, val_uri = storage.join(tokens_uri, "train"), storage.join(tokens_uri, "val")
+    train_shards = TokenShards.open(train_uri)
+    val_shards = TokenShards.open(val_uri, expect=train_shards.fingerprint)
+    model_config = build_model_config(config, train_shards.fingerprint.vocab_size)
+    settings = build_settings(config, ctx.seed if config.seed is None else config.seed)
+    remote = storage.is_remote(ctx.output_uri)
+    run_dir = Path(ctx.scratch / "run") if remote else Path(ctx.output_uri)
+    ctx.log.info("pretrain: %s (%.2fM params), %d steps x %d tokens, %s on %d process(es)", config.model,
+                 model_config.num_params() / 1e6, config.max_steps,
+                 config.micro_batch_size * config.seq_len * config.grad_accum_steps * config.nproc,
+                 config.backend, config.nproc)
+    if config.nproc > 1 or config.backend == "deepspeed":
+        if remote:
+            train_uri = str(storage.download_dir(train_uri, ctx.scratch / "tokens" / "train"))
+            val_uri = str(storage.download_dir(val_uri, ctx.scratch / "tokens" / "val"))
+        job = write_job(ctx.scratch / "job.json", model_config, settings, train_uri, val_uri, str(run_dir))
+        launch(job, config.nproc)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        first_loss = last_loss = None
+        rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+        if rows:
+            first_loss, last_loss = rows[0]["loss"], rows[-1]["loss"]
+        mean_tps = sum(r["tokens_per_s"] for r in rows) / max(1, len(rows))
+    else:
+        result = train(model_config, settings, train_shards, val_shards, run_dir)
+        summary = {"final_val_loss": result.final_val_loss, "unigram_val_loss": result.unigram_val_loss,
+                   "steps": result.steps, "tokens_seen": result.tokens_seen}
+        first_loss, last_loss, mean_tps = result.first_loss, result.last_loss, result.mean_tokens_per_s
+    if remote:
+        storage.upload_dir(run_dir, ctx.output_uri)
+    final_val, unigram = summary["final_val_loss"], summary["unigram_val_loss"]
+    if unigram is not None and not final_val < unigram:
+        ctx.log.warning("pretrain: validation loss %.4f is NOT below the unigram baseline %.4f: the model learned "
+                        "no more than token frequencies (train longer or raise lr)", final_val, unigram)
+    metrics = {
+        "final_val_loss": final_val, "unigram_val_loss": unigram,
+        "beats_unigram": bool(unigram is not None and final_val < unigram),
+        "first_train_loss": first_loss, "last_train_loss": last_loss,
+        "steps": summary["steps"], "tokens_seen": summary["tokens_seen"],
+        "model": config.model, "model_params": model_config.num_params(),
+        "mean_tokens_per_s": round(mean_tps, 1),
+        "checkpoints": storage.join(ctx.output_uri, "checkpoints"),
+    }
+    return StageResult(
+        metrics=metrics,
+        summary=(f"{config.model} {model_config.num_params() / 1e6:.2f}M params, {summary['steps']} steps: "
+                 f"val loss {final_val:.4f} vs unigram {unigram:.4f}" if unigram is not None else ""),
+    )
+
+
+STAGE = StageSpec(
+    name="pretrain",
+    config_model=PretrainConfig,
+    run=run,
+    inputs={"tokens": "tokenize"},
+    volatile=("metrics.jsonl", "loss.png"),
+    description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed).",
+)
