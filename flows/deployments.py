@@ -19,20 +19,19 @@ from opc_core.recipe import load_recipe
 def build_deployments(recipe_path: str) -> list:
     from prefect.schedules import Cron
 
-    from flows.reproduce import _build_flows
-    from flows.stage_flows import make_stage_flow
+    from flows.stage_flows import reproduce_flow, retrain_flow, stage_flow
 
     recipe = load_recipe(recipe_path)
     recipe_path = str(Path(recipe_path).resolve())
     params = {"recipe_path": recipe_path, "overrides": []}
-    reproduce_flow, retrain_flow = _build_flows()
-    deployments = [reproduce_flow.to_deployment(name="reproduce", parameters=params)]
-    schedules = []
-    if recipe.schedule.retrain_cron:
-        schedules = [Cron(recipe.schedule.retrain_cron, timezone=recipe.schedule.timezone)]
-    deployments.append(retrain_flow.to_deployment(name="retrain", parameters=params, schedules=schedules))
+    cron = recipe.schedule.retrain_cron
+    schedule = Cron(cron, timezone=recipe.schedule.timezone) if cron else None
+    deployments = [
+        reproduce_flow.to_deployment(name="reproduce", parameters=params),
+        retrain_flow.to_deployment(name="retrain", parameters=params, schedule=schedule),
+    ]
     for stage in recipe.pipeline:
-        deployments.append(make_stage_flow(stage).to_deployment(name=stage, parameters=params))
+        deployments.append(stage_flow.to_deployment(name=stage, parameters={**params, "stage": stage}))
     return deployments
 
 

@@ -1,10 +1,16 @@
-"""One Prefect flow per stage, and the task that runs a stage through the shared runner.
+"""The Prefect flows, at module level so deployments can load them by entrypoint.
 
-Caching: the stage content key *is* the cache. The task computes the key (config + upstream output
-fingerprints + code version), names the task run after it, and ``run_stage`` skips the work when
-``<workdir>/<stage>/<key>/_MANIFEST.json`` exists. We do not also persist Prefect task results: a
-second cache could go stale when a manifest is deleted, and then a crash-resume would skip a stage
-whose output is incomplete.
+    stage      runs one stage (parameter ``stage``); deployed once per stage: stage/data, stage/pretrain, ...
+    reproduce  every stage of the recipe's pipeline, in order
+    retrain    the reproduce pipeline on the recipe's cron (new raw data changes the data stage's external
+               fingerprint, so everything downstream reruns; unchanged inputs are cache hits)
+
+Caching: the stage content key *is* the cache. ``stage_task`` computes the key (config + upstream output
+fingerprints + code version), logs it, and ``run_stage`` skips the work when
+``<workdir>/<stage>/<key>/_MANIFEST.json`` exists. Prefect task results are not persisted as a second
+cache: one that outlived a deleted manifest would make a crash-resume skip an incomplete stage.
+
+Import this module only after ``flows.prefect_env.configure_prefect`` (Prefect reads settings at import).
 """
 
 from __future__ import annotations
@@ -14,18 +20,6 @@ from prefect.cache_policies import NO_CACHE
 
 from opc_core.recipe import load_recipe
 from opc_core.runner import StageOutcome, plan_stage, run_stage
-
-
-@task(cache_policy=NO_CACHE, task_run_name="{stage}")
-def stage_task(recipe_path: str, overrides: list[str], stage: str, force: bool = False) -> dict:
-    """Run one stage (or hit its cache); returns a small JSON-able summary for the UI."""
-    recipe = load_recipe(recipe_path, overrides)
-    key = plan_stage(recipe, stage).key
-    logger = get_run_logger()
-    logger.info("stage %s: content key %s", stage, key)
-    outcome = run_stage(recipe, stage, force=force)
-    logger.info("stage %s: %s (%s)", stage, "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
-    return outcome_to_dict(outcome)
 
 
 def outcome_to_dict(o: StageOutcome) -> dict:
@@ -40,12 +34,32 @@ def outcome_to_dict(o: StageOutcome) -> dict:
     }
 
 
-def make_stage_flow(stage: str):
-    """A flow that runs ``stage`` alone (its upstream outputs must be complete, as with `opc run`)."""
+@task(cache_policy=NO_CACHE, task_run_name="{stage}")
+def stage_task(recipe_path: str, overrides: list[str], stage: str, force: bool = False) -> dict:
+    """Run one stage (or hit its cache); returns a small JSON-able summary for the UI."""
+    recipe = load_recipe(recipe_path, overrides)
+    logger = get_run_logger()
+    logger.info("stage %s: content key %s", stage, plan_stage(recipe, stage).key)
+    outcome = run_stage(recipe, stage, force=force)
+    logger.info("stage %s: %s (%s)", stage, "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
+    return outcome_to_dict(outcome)
 
-    @flow(name=f"stage-{stage}", flow_run_name=f"{stage}", log_prints=True)
-    def stage_flow(recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | None = None,
-                   force: bool = False) -> dict:
-        return stage_task(recipe_path, overrides or [], stage, force)
 
-    return stage_flow
+@flow(name="stage", flow_run_name="{stage}", log_prints=True)
+def stage_flow(stage: str, recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | None = None,
+               force: bool = False) -> dict:
+    """One stage alone; its upstream outputs must be complete (as with `opc run`)."""
+    return stage_task(recipe_path, overrides or [], stage, force)
+
+
+@flow(name="reproduce", log_prints=True)
+def reproduce_flow(recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | None = None) -> list[dict]:
+    """Every stage of the recipe's pipeline in order; finished stages are cache hits."""
+    recipe = load_recipe(recipe_path, overrides or [])
+    return [stage_task(recipe_path, overrides or [], stage) for stage in recipe.pipeline]
+
+
+@flow(name="retrain", log_prints=True)
+def retrain_flow(recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | None = None) -> list[dict]:
+    """Scheduled retraining: the reproduce pipeline, re-fingerprinting the raw sources each time."""
+    return reproduce_flow(recipe_path, overrides)
