@@ -53,7 +53,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opc_data import lsh
-from opc_data.exact_dedup import content_bytes, keep_rank
+from opc_data.exact_dedup import content_unread, exact_key, keep_rank
 from opc_data.fuzzy_dedup import buckets_from_keys, resolve
 from opc_data.minhash import signature
 from opc_data.shingles import shingle_hashes
@@ -134,9 +134,15 @@ def record_has_tokens(record: Mapping[str, Any]) -> bool:
     return not record.get("is_binary") and isinstance(content, str) and bool(content.split())
 
 
+def _no_text(record: Mapping[str, Any]) -> bool:
+    return (
+        bool(record.get("is_binary")) or not isinstance(record.get("content"), str) or content_unread(record)
+    )
+
+
 def record_shingles(record: Mapping[str, Any], config: DedupConfig) -> np.ndarray:
     """Sorted distinct shingle hashes of a record (empty for binary / token-less records)."""
-    if record.get("is_binary") or not isinstance(record.get("content"), str):
+    if _no_text(record):
         return np.empty(0, dtype=np.uint64)
     return shingle_hashes(record["content"], config.shingle_size)
 
@@ -176,7 +182,7 @@ class _Meta:
 def _digest(rec: Mapping[str, Any], index: int, config: DedupConfig) -> bytes:
     """The exact-group key: SHA-256 of the content, or the record's position when exact dedup is off."""
     if config.exact:
-        return hashlib.sha256(content_bytes(rec.get("content"))).digest()
+        return exact_key(rec, index)
     return b"#" + index.to_bytes(8, "little")
 
 

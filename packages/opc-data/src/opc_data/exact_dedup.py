@@ -9,7 +9,11 @@ turns this into a sort key (smaller = preferred) that depends only on the record
 winner never depends on shard or record order.
 
 The hash covers the raw bytes when the record carries ``bytes`` and the UTF-8 encoding of the text
-otherwise (surrogates passed through), so binary records, empty files and text all take part.
+otherwise (surrogates passed through), so binary records, empty files and text all take part. One
+exception (``exact_key``): a record whose content was not read (``content`` empty but ``size`` > 0,
+e.g. an oversize file the ingest quarantined unread) is keyed by its ``blob_id`` (git's SHA-1 of the
+raw bytes) -- hashing the empty string would make every such file a copy of every empty file -- and
+gets a key of its own when it has no ``blob_id`` either.
 
 What it does NOT do: no near-duplicate detection (``fuzzy_dedup``), no I/O.
 """
@@ -35,6 +39,21 @@ def content_bytes(content: str | bytes | None) -> bytes:
 def content_sha256(content: str | bytes | None) -> str:
     """Hex SHA-256 of the content: the exact-dedup key."""
     return hashlib.sha256(content_bytes(content)).hexdigest()
+
+
+def content_unread(record: Mapping[str, Any]) -> bool:
+    """True when ``content`` does not stand for the file (empty text, non-empty file)."""
+    return not record.get("content") and (record.get("size") or 0) > 0
+
+
+def exact_key(record: Mapping[str, Any], position: int) -> bytes:
+    """The exact-dedup group key of a record (module doc); ``position`` only names unread, id-less ones."""
+    if content_unread(record):
+        blob_id = record.get("blob_id")
+        if blob_id:
+            return b"blob:" + str(blob_id).encode()
+        return b"unread:" + position.to_bytes(8, "little")
+    return hashlib.sha256(content_bytes(record.get("content"))).digest()
 
 
 def commit_timestamp(value: Any) -> float | None:
