@@ -7,8 +7,9 @@ Where it sits: inside every ingest reader, before a record is built. Rules, in o
   1. binary = git's rule (a NUL byte in the first 8,000 bytes): quarantined ``binary``; ``content`` is the
      Latin-1 decoding of the bytes (lossless, as in Stack-style dumps), so exact dedup still sees them;
   2. valid UTF-8 -> decoded as is (``src_encoding="UTF-8"``; a BOM is kept as U+FEFF, like git keeps it);
-  3. otherwise, with ``detect`` on, charset-normalizer's best guess (``src_encoding`` = its name, e.g.
-     ``latin_1``, ``cp1252``, ``shift_jis``); when it finds none the file is quarantined ``undecodable``
+  3. otherwise, with ``detect`` on: cp1252 when the bytes read as Western text (the most common case,
+     where charset-normalizer alone often picks a wrong code page), else charset-normalizer's best guess
+     (``src_encoding`` = its name, e.g. ``cp1251``, ``cp932``); when none fits the file is quarantined ``undecodable``
      (``content`` = Latin-1 decoding, lossless) — or, with ``on_undecodable="latin-1"``, kept as the
      Latin-1 decoding with ``src_encoding="ISO-8859-1"`` (the Stack convention).
 
@@ -88,9 +89,45 @@ def reason_code(quarantine_reason: str | None) -> str | None:
     return quarantine_reason.split(":", 1)[0].strip()
 
 
+_WESTERN_PUNCT = frozenset("\u00a0–—‘’‚“”„€…•«»°©®±·¡¿§¶µ²³¹½¼¾£¥¢™†‡‰‹›ˆ˜¦¨¯´¸ª º¬×÷")
+
+
+def _western(data: bytes) -> str | None:
+    """Windows-1252 text, if the bytes read as Western European prose or code.
+
+    charset-normalizer guesses poorly on short Western text (it may pick a Baltic or Central-European code
+    page and turn "à" into "ą"), yet cp1252/Latin-1 is by far the most common non-UTF-8 encoding in source
+    files. Accept cp1252 when every non-ASCII character is a Latin letter or common punctuation and
+    non-ASCII letters are a minority of all letters (Cyrillic in cp1251 also decodes to Latin-1 letters,
+    but then nearly every letter is non-ASCII).
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = non_ascii_letters = 0
+    for ch in text:
+        if ch.isascii():
+            letters += ch.isalpha()
+            continue
+        if ch.isalpha() and "\u00c0" <= ch <= "\u017f" or ch in "ŠšŽžŒœŸƒ":
+            letters += 1
+            non_ascii_letters += 1
+        elif ch not in _WESTERN_PUNCT:
+            return None
+    if letters == 0 or non_ascii_letters > 0.3 * letters:
+        return None
+    return text
+
+
 def _detect(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding name) by charset-normalizer, or None when it finds nothing plausible."""
+    """(text, encoding name): cp1252 when the text is plainly Western, else charset-normalizer's guess,
+    or None when nothing plausible is found."""
     from charset_normalizer import from_bytes
+
+    western = _western(data)
+    if western is not None:
+        return western, "cp1252"
 
     best = from_bytes(data).best()
     if best is None or best.encoding is None:

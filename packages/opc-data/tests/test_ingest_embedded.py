@@ -1,0 +1,66 @@
+"""The embedded default corpus: real installed source files, bounded, several languages, deterministic."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from collections import Counter
+
+import pytest
+
+from opc_core.errors import OpcError
+from opc_data.encoding import reason_code
+from opc_data.ingest import TINY_DISTRIBUTIONS, EmbeddedSource, IngestConfig, plan_units, read_records
+from opc_data.ingest.embedded_corpus import fingerprint
+from opc_data.langid import identify
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return list(read_records(None, IngestConfig()))
+
+
+def test_default_sources_are_the_embedded_tiny_corpus():
+    units = plan_units(IngestConfig())
+    assert [u.kind for u in units] == ["embedded"] * len(TINY_DISTRIBUTIONS)
+    assert [u.uri for u in units] == list(TINY_DISTRIBUTIONS)
+
+
+def test_corpus_is_real_installed_code_one_repository_per_distribution(corpus):
+    repos = {r["repo_name"] for r in corpus}
+    expected = {f"pypi/{md.metadata(n)['Name'].lower().replace('_', '-').replace('.', '-')}-{md.version(n)}"
+                for n in TINY_DISTRIBUTIONS}
+    assert repos == expected
+    requests_api = next(r for r in corpus if r["repo_name"].startswith("pypi/requests-") and r["path"] == "requests/api.py")
+    on_disk = md.distribution("requests").locate_file("requests/api.py").read_text(encoding="utf-8")
+    assert requests_api["content"] == on_disk
+    assert not any(r["path"].endswith((".pyc", ".so")) or "__pycache__" in r["path"] for r in corpus)
+    assert any("dist-info/" in r["path"] and "LICENSE" in r["path"].upper() for r in corpus)
+
+
+def test_corpus_is_bounded_and_spans_several_languages(corpus):
+    total = sum(r["size"] for r in corpus)
+    assert 1_000_000 < total < 16_000_000
+    langs = Counter(identify(r["path"])[0] for r in corpus)
+    for lang in ("python", "c", "cpp", "javascript", "css", "json", "markdown", "cmake", "cython"):
+        assert langs[lang] > 0, lang
+    assert sum(1 for r in corpus if r["quarantine_reason"] is None) > 0.95 * len(corpus)
+    assert {reason_code(r["quarantine_reason"]) for r in corpus} <= {None, "binary"}
+
+
+def test_every_repository_has_a_license_from_metadata_or_license_file(corpus):
+    lic = {r["repo_name"]: r["license"] for r in corpus}
+    assert all(lic.values()), {k: v for k, v in lic.items() if not v}
+    assert lic[next(k for k in lic if k.startswith("pypi/requests-"))] == "Apache-2.0"
+
+
+def test_corpus_is_identical_on_a_second_read(corpus):
+    again = list(read_records(None, IngestConfig()))
+    assert [(r["repo_name"], r["path"], r["blob_id"]) for r in again] == [(r["repo_name"], r["path"], r["blob_id"]) for r in corpus]
+    assert fingerprint(EmbeddedSource()) == fingerprint(EmbeddedSource())
+
+
+def test_unknown_distribution_and_budget_overrun_are_clear_errors():
+    with pytest.raises(OpcError, match="not installed"):
+        plan_units(IngestConfig(sources=[{"kind": "embedded", "distributions": ["no-such-dist-xyz"]}]))
+    with pytest.raises(OpcError, match="max_total_bytes"):
+        plan_units(IngestConfig(sources=[{"kind": "embedded", "distributions": ["requests"], "max_total_bytes": 1000}]))
