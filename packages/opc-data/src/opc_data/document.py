@@ -246,7 +246,9 @@ class Document:
 _PYGMENTS_COMMENT_TYPES: frozenset[Any] | None = None
 
 
-def split_code_comment(content: str, program_lang: str, lines: tuple[str, ...] | None = None) -> tuple[str, str]:
+def split_code_comment(
+    content: str, program_lang: str, lines: tuple[str, ...] | None = None
+) -> tuple[str, str]:
     """(code, comment) as the reference's ``QSCodeDocument.code_raw_content`` / ``comment_raw_content``.
 
     Order: Perl hand splitter (as the reference), then ``opc_data.lexing.split_code_comment`` (fast
@@ -278,7 +280,13 @@ def _pygments_split(content: str, program_lang: str, lines: tuple[str, ...]) -> 
 
     if _PYGMENTS_COMMENT_TYPES is None:
         _PYGMENTS_COMMENT_TYPES = frozenset(
-            {T.Comment.Multiline, T.Comment.Single, T.Literal.String.Doc, T.Comment.Hashbang, T.Comment.Special}
+            {
+                T.Comment.Multiline,
+                T.Comment.Single,
+                T.Literal.String.Doc,
+                T.Comment.Hashbang,
+                T.Comment.Special,
+            }
         )
     try:
         lexer = get_lexer_by_name(program_lang)

@@ -222,7 +222,9 @@ def filter_record(record: Mapping[str, Any], config: FilterConfig | None = None)
     return _Filter(config or FilterConfig()).row(record)
 
 
-def filter_records(records: Iterable[Mapping[str, Any]], config: FilterConfig | None = None) -> Iterator[dict[str, Any]]:
+def filter_records(
+    records: Iterable[Mapping[str, Any]], config: FilterConfig | None = None
+) -> Iterator[dict[str, Any]]:
     """One output row per input record, in input order (streaming; nothing is held back)."""
     f = _Filter(config or FilterConfig())
     for record in records:

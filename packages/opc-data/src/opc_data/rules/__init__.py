@@ -81,7 +81,9 @@ class Rule:
         for item in data["drop_if_any"]:
             op, value = item
             if op not in _OPS:
-                raise ValueError(f"unknown comparison {op!r} in rule {dict(data)!r}; use one of {sorted(_OPS)}")
+                raise ValueError(
+                    f"unknown comparison {op!r} in rule {dict(data)!r}; use one of {sorted(_OPS)}"
+                )
             clauses.append((op, value))
         if not clauses:
             raise ValueError(f"rule {dict(data)!r} has no clause")

@@ -110,7 +110,9 @@ def compute(doc: Document) -> dict[str, Any]:
         out[f"qsc_code_frac_chars_top_{n}grams"] = _r(top[n])
     for n in range(5, 11):
         out[f"qsc_code_frac_chars_dupe_{n}grams"] = _r(dupe[n])
-    out["qsc_code_frac_chars_replacement_symbols"] = _r(content.count("\ufffd") / n_chars) if n_chars else None
+    out["qsc_code_frac_chars_replacement_symbols"] = (
+        _r(content.count("\ufffd") / n_chars) if n_chars else None
+    )
     vis = len(doc.visible_content)
     out["qsc_code_frac_chars_digital"] = _r(doc.visible_digits / vis) if vis else 1.0
     out["qsc_code_frac_chars_whitespace"] = _r((n_chars - vis) / n_chars) if n_chars else 1.0
@@ -208,7 +210,9 @@ def compute(doc: Document) -> dict[str, Any]:
     if n_code_lines == 0:
         out["qsc_code_frac_lines_assert"] = None
     else:
-        out["qsc_code_frac_lines_assert"] = _r(sum(1 for ln in code_lines if "assert" in ln.lower()) / n_code_lines)
+        out["qsc_code_frac_lines_assert"] = _r(
+            sum(1 for ln in code_lines if "assert" in ln.lower()) / n_code_lines
+        )
     return out
 
 

@@ -27,7 +27,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 
 
 def detect_language(text: str, sample_chars: int = 100_000) -> str:
-    """"en", "zh", "ja" or "ko" for a text, from the script of its letters (first ``sample_chars``)."""
+    """ "en", "zh", "ja" or "ko" for a text, from the script of its letters (first ``sample_chars``)."""
     if text.isascii():
         return "en"
     sample = text[:sample_chars]

@@ -26,7 +26,10 @@ __all__ = ["ngram_repetition"]
 
 
 def ngram_repetition(
-    words: Sequence[str], lengths: Sequence[int], top_ns: Sequence[int] = (2, 3, 4), dupe_ns: Sequence[int] = range(5, 11)
+    words: Sequence[str],
+    lengths: Sequence[int],
+    top_ns: Sequence[int] = (2, 3, 4),
+    dupe_ns: Sequence[int] = range(5, 11),
 ) -> tuple[dict[int, float], dict[int, float]]:
     """({n: top n-gram fraction}, {n: dupe n-gram fraction}), unrounded."""
     num = len(words)

@@ -1,0 +1,121 @@
+"""Keep/drop decisions: declarative thresholds, scope selection, random rules, re-deciding from columns."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+import opc_data.signals.general_code as general_code
+from opc_data.filtering import SIGNAL_COLUMNS, FilterConfig, filter_records, redecide
+from opc_data.rules import decide, hash_uniform, reference_thresholds, select_scope
+
+
+def test_reference_table_has_450_rules_over_14_scopes():
+    t = reference_thresholds()
+    assert len(t) == 14
+    assert sum(1 for rules in t.values() for r in rules.values() if r is not None) == 450
+    assert sum(1 for rules in t.values() for r in rules.values() if r and r.random_fire_rate) == 8
+    assert t["code-others"]["qsc_code_num_lines"].drop_if_any == (("<", 10), (">", 100000))
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "lang", "nl", "scope"),
+    [
+        ("text", "markdown", "en", "text-en"),
+        ("text", "markdown", "zh", "text-zh"),
+        ("text", "markdown", "ja", "text-en"),
+        ("code", "python", "en", "code-python"),
+        ("code", "shell", "en", "code-shell"),
+        ("data", "sql", "en", "code-sql"),
+        ("data", "json", "en", "code-data"),
+        ("code", "typescript", "en", "code-others"),
+        ("unknown", "unknown", "en", None),
+        ("excluded", "svg", "en", None),
+    ],
+)
+def test_scope_selection_follows_the_reference(doc_type, lang, nl, scope):
+    assert select_scope(doc_type, lang, nl) == scope
+
+
+def test_missing_signals_are_skipped_and_null_values_never_fire():
+    assert decide({}, "code-others") == (True, [])
+    assert decide({"qsc_code_num_lines": None}, "code-others") == (True, [])
+    assert decide({"qsc_code_num_lines": 3.0}, "code-others") == (False, ["qsc_code_num_lines"])
+    assert decide({"qsc_code_cate_autogen": 1.0}, "code-others") == (False, ["qsc_code_cate_autogen"])
+    assert decide({"qsc_code_num_lines": 3.0}, None) == (False, [])
+
+
+def test_random_rules_are_deterministic_by_blob_id_and_fire_at_the_documented_rate():
+    sig = {"qsc_codepython_score_lines_no_logic": 0.9}
+    fired = [not decide(sig, "code-python", blob_id=f"{i:040x}")[0] for i in range(4000)]
+    assert 0.77 < sum(fired) / len(fired) < 0.83
+    assert fired == [not decide(sig, "code-python", blob_id=f"{i:040x}")[0] for i in range(4000)]
+    assert all(
+        not decide(sig, "code-python", blob_id=f"{i:040x}", random_mode="strict")[0] for i in range(200)
+    )
+    assert all(decide(sig, "code-python", blob_id=f"{i:040x}", random_mode="never")[0] for i in range(200))
+    assert 0.0 <= hash_uniform("abc", "x") < 1.0
+
+
+def test_corrected_var_zero_rule_is_an_option_and_reference_behaviour_is_default():
+    sig = {"qsc_codego_cate_var_zero": 0.0, "qsc_codego_cate_var_zero_corrected": 1.0}
+    assert decide(sig, "code-go")[0] is True
+    assert decide(sig, "code-go", corrected=True) == (False, ["qsc_codego_cate_var_zero"])
+    # corrected signal not provided: fall back to the reference signal
+    assert decide({"qsc_codego_cate_var_zero": 0.0}, "code-go", corrected=True)[0] is True
+
+
+def test_filter_config_is_strict_about_unknown_fields_scopes_and_operators():
+    with pytest.raises(ValidationError):
+        FilterConfig(nl_detect=True)
+    with pytest.raises(ValidationError):
+        FilterConfig(thresholds={"code-kotlin": {}})
+    with pytest.raises(ValidationError):
+        FilterConfig(thresholds={"code-others": {"qsc_code_num_lines": {"drop_if_any": [["<=", 3]]}}})
+    cfg = FilterConfig(thresholds={"code-others": {"qsc_code_num_lines": {"drop_if_any": [["<", 2]]}}})
+    assert cfg.resolved_thresholds()["code-others"]["qsc_code_num_lines"].drop_if_any == (("<", 2),)
+    assert reference_thresholds()["code-others"]["qsc_code_num_lines"].drop_if_any == (
+        ("<", 10),
+        (">", 100000),
+    )
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"]
+RECORDS = [
+    {"repo_name": "o/r", "path": "lib/a.rb", "blob_id": "1" * 40, "size": 60,
+     "content": "".join(f"{w}_{i} = fetch(:{w}, {i * 7}) # the {w} setting\n" for i, w in enumerate(WORDS))},
+    {"repo_name": "o/r", "path": "img.png", "blob_id": "2" * 40, "size": 9, "content": "\x89PNG\r\n\x1a\n\x00",
+     "is_binary": True, "quarantine_reason": "binary"},
+    {"repo_name": "o/r", "path": "bin/tool", "blob_id": "3" * 40, "size": 5, "content": "echo\n"},
+    {"repo_name": "o/r", "path": "README.md", "blob_id": "4" * 40, "size": 20, "content": "# Title\n\nSome words.\n"},
+]  # fmt: skip
+
+
+def test_filter_records_gives_one_flat_row_per_record_with_quarantine_as_a_dropped_row():
+    rows = list(filter_records(RECORDS, FilterConfig()))
+    assert [r["path"] for r in rows] == [r["path"] for r in RECORDS]
+    assert all(set(SIGNAL_COLUMNS) <= set(r) for r in rows)
+    ruby, png, lic, readme = rows
+    assert (ruby["program_lang"], ruby["doc_type"], ruby["scope"]) == ("ruby", "code", "code-others")
+    assert ruby["keep"] is False and ruby["rules_fired"] == ["qsc_code_num_lines"]  # 9 lines < 10
+    assert png["keep"] is False and png["reject_reason"] == "quarantined: binary" and png["rules_fired"] == []
+    assert png["qsc_code_num_chars"] is None
+    assert lic["keep"] is False and lic["reject_reason"].startswith("doc_type:")
+    assert readme["scope"] == "text-en" and readme["qsc_doc_num_lines"] == 3.0
+
+
+def test_changed_thresholds_redecide_from_stored_columns_without_recomputing(monkeypatch):
+    rows = list(filter_records(RECORDS, FilterConfig()))
+    assert rows[0]["keep"] is False
+
+    def no_recompute(doc):  # any signal computation on the re-decide path is a cache miss
+        raise AssertionError("signals recomputed")
+
+    monkeypatch.setattr(general_code, "compute", no_recompute)
+    looser = FilterConfig(thresholds={"code-others": {"qsc_code_num_lines": {"drop_if_any": [["<", 5]]}}})
+    again = list(redecide(rows, looser))
+    assert again[0]["keep"] is True and again[0]["rules_fired"] == [] and again[0]["reject_reason"] is None
+    assert again[0]["qsc_code_num_lines"] == rows[0]["qsc_code_num_lines"]
+    assert again[1]["keep"] is False and again[1]["reject_reason"] == "quarantined: binary"
+    back = list(redecide(again, FilterConfig()))
+    assert [(r["keep"], r["rules_fired"]) for r in back] == [(r["keep"], r["rules_fired"]) for r in rows]
