@@ -10,8 +10,8 @@ ships ``attribution(kept records)`` as ``attribution.json``; the release stage c
 
 Licence-file detection is fingerprinting by the distinctive sentences of ~20 common licences (after
 lower-casing and collapsing whitespace), not a full SPDX matcher: unusual or modified texts give None
-(unknown), and several licence files in one repository are joined with ``AND`` (conservative: a policy that
-denies any of them rejects the repository's files; dual-licensing "A OR B" is only known from metadata).
+(unknown). Several licence files in one repository are joined with ``OR`` when one of them says the project
+is dual-licensed, else with ``AND`` (conservative: a policy that denies any of them rejects the files).
 
 What it does NOT do: per-file licence headers (SPDX-License-Identifier comments) or legal advice.
 """
@@ -91,6 +91,23 @@ def combine(ids: Iterable[str | None]) -> str | None:
     if len(found) == 1:
         return found[0]
     return " AND ".join(f"({i})" if " " in i else i for i in found)
+
+
+_ALTERNATIVES = re.compile(r"dual[- ]licen[cs]ed|under the terms of either|at your option", re.IGNORECASE)
+
+
+def license_from_files(texts: Iterable[str]) -> str | None:
+    """A repository's licence from the texts of its root licence files.
+
+    One recognised licence -> its id; several -> ``A OR B`` when a file says the project is dual-licensed
+    ("dual-licensed", "under the terms of either", "at your option"), else ``A AND B`` (conservative).
+    """
+    texts = list(texts)
+    ids = [detect_license_text(t) for t in texts]
+    expr = combine(ids)
+    if expr and " AND " in expr and any(_ALTERNATIVES.search(t[:20_000]) for t in texts):
+        expr = expr.replace(" AND ", " OR ")
+    return expr
 
 
 # Short names seen in package metadata ``License:`` fields and trove classifiers -> SPDX.

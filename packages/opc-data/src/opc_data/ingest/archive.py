@@ -37,7 +37,7 @@ from opc_core.errors import OpcError
 from opc_data.encoding import ARCHIVE_LIMIT, LINK, UNREADABLE, UNSAFE_PATH, ZIP_BOMB, reason
 from opc_data.ingest.config import IngestConfig
 from opc_data.ingest.file_record import blob_id_of_stream, oversize_record, record_from_bytes, refused_record
-from opc_data.licenses import combine, detect_license_text, is_license_file
+from opc_data.licenses import is_license_file, license_from_files
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ZIP_SUFFIXES = (".zip",)
@@ -97,7 +97,7 @@ def read_zip(uri: str, config: IngestConfig, repo_name: str | None = None, licen
         if len(infos) > limits.max_members:
             raise OpcError(f"archive has {len(infos)} members > max_members {limits.max_members}", where=uri,
                            hint="raise stages.data.ingest.archive.max_members if this archive is genuine")
-        licenses: dict[str, list[str | None]] = {}
+        licenses: dict[str, list[str]] = {}
         if license is None:
             for info in infos:
                 if info.is_dir() or is_unsafe(info.filename) or _zip_is_link(info):
@@ -107,9 +107,10 @@ def read_zip(uri: str, config: IngestConfig, repo_name: str | None = None, licen
                     try:
                         with zf.open(info) as m:
                             text = m.read(LICENSE_READ_LIMIT).decode("utf-8", "replace")
-                        licenses.setdefault(repo, []).append(detect_license_text(text))
+                        licenses.setdefault(repo, []).append(text)
                     except (zipfile.BadZipFile, RuntimeError, OSError, zlib.error):
                         continue
+        repo_license = {repo: license_from_files(texts) for repo, texts in licenses.items()}
         total = 0
         for info in infos:
             if info.is_dir():
@@ -122,7 +123,7 @@ def read_zip(uri: str, config: IngestConfig, repo_name: str | None = None, licen
             repo, rel = split_member(info.filename, stem, repo_name)
             if _skipped(rel, skip):
                 continue
-            lic = license or combine(licenses.get(repo, []))
+            lic = license or repo_license.get(repo)
             common = {"repo_name": repo, "path": rel, "source": uri, "license": lic}
             if _zip_is_link(info):
                 target = zf.read(info) if info.file_size <= 4096 else b""
@@ -186,9 +187,9 @@ def _open_tar(uri: str) -> tuple[Any, _CountingReader, tarfile.TarFile]:
     return raw, counter, tf
 
 
-def _tar_licenses(uri: str, stem: str, repo_name: str | None) -> dict[str, list[str | None]]:
+def _tar_licenses(uri: str, stem: str, repo_name: str | None) -> dict[str, str | None]:
     raw, _, tf = _open_tar(uri)
-    out: dict[str, list[str | None]] = {}
+    out: dict[str, list[str]] = {}
     with raw, tf:
         try:
             for m in tf:
@@ -199,10 +200,10 @@ def _tar_licenses(uri: str, stem: str, repo_name: str | None) -> dict[str, list[
                     continue
                 fobj = tf.extractfile(m)
                 if fobj is not None:
-                    out.setdefault(repo, []).append(detect_license_text(fobj.read().decode("utf-8", "replace")))
+                    out.setdefault(repo, []).append(fobj.read().decode("utf-8", "replace"))
         except (tarfile.TarError, OSError, EOFError, zlib.error):
             pass  # the main pass reports the corruption with its position
-    return out
+    return {repo: license_from_files(texts) for repo, texts in out.items()}
 
 
 def read_tar(uri: str, config: IngestConfig, repo_name: str | None = None, license: str | None = None) -> Iterator[dict[str, Any]]:
@@ -242,7 +243,7 @@ def read_tar(uri: str, config: IngestConfig, repo_name: str | None = None, licen
                 if _skipped(rel, skip):
                     continue
                 common = {"repo_name": repo, "path": rel, "source": uri,
-                          "license": license or combine(licenses.get(repo, []))}
+                          "license": license or licenses.get(repo)}
                 if m.issym() or m.islnk():
                     kind = "symbolic" if m.issym() else "hard"
                     yield refused_record(**common, data=m.linkname.encode("utf-8", "surrogateescape"),

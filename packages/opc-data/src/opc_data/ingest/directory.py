@@ -30,7 +30,7 @@ from opc_core.errors import OpcError
 from opc_data.encoding import LINK, UNREADABLE, reason
 from opc_data.ingest.config import IngestConfig
 from opc_data.ingest.file_record import blob_id_of_stream, oversize_record, record_from_bytes, refused_record
-from opc_data.licenses import combine, detect_license_text, is_license_file
+from opc_data.licenses import is_license_file, license_from_files
 
 LICENSE_READ_LIMIT = 256 * 1024
 
@@ -122,14 +122,14 @@ def list_repositories(root_uri: str, config: IngestConfig, repo_name: str | None
 
 
 def _license_of(entries: list[Entry], read: Any) -> str | None:
-    ids = []
+    texts = []
     for e in entries:
         if e.kind == "file" and "/" not in e.rel and is_license_file(e.rel) and e.size <= LICENSE_READ_LIMIT:
             try:
-                ids.append(detect_license_text(read(e).decode("utf-8", "replace")))
+                texts.append(read(e).decode("utf-8", "replace"))
             except OSError:
                 continue
-    return combine(ids)
+    return license_from_files(texts)
 
 
 def read_repository(repo: RepoDir, config: IngestConfig, license: str | None = None) -> Iterator[dict[str, Any]]:

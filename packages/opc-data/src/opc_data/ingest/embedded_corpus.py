@@ -33,7 +33,7 @@ from typing import Any
 from opc_core.errors import OpcError
 from opc_data.ingest.config import EmbeddedSource, IngestConfig
 from opc_data.ingest.file_record import oversize_record, record_from_bytes, refused_record
-from opc_data.licenses import combine, detect_license_text, is_license_file, license_from_metadata
+from opc_data.licenses import is_license_file, license_from_files, license_from_metadata
 from opc_data.records import git_blob_id
 
 COMPILED = re.compile(r"\.(pyc|pyo|so|pyd|dll|dylib|a|lib|exe)$|\.so(\.\d+)+$", re.IGNORECASE)
@@ -99,14 +99,14 @@ def distribution_license(dist: md.Distribution, files: list[DistFile]) -> str | 
     expr = dist.metadata.get("License-Expression")
     if expr:
         return license_from_metadata(dist.metadata)
-    ids = []
+    texts = []
     for f in files:
         if is_license_file(f.rel.rsplit("/", 1)[-1]) and 0 <= f.size <= 256 * 1024:
             try:
-                ids.append(detect_license_text(f.location.read_text("utf-8", "replace")))
+                texts.append(f.location.read_text("utf-8", "replace"))
             except OSError:
                 continue
-    return combine(ids) or license_from_metadata(dist.metadata)
+    return license_from_files(texts) or license_from_metadata(dist.metadata)
 
 
 def check_budget(source: EmbeddedSource) -> int:
