@@ -37,6 +37,13 @@ object), they are recomputed in a second pass for exactly those units; if it is 
 every unit's set (8 bytes per distinct shingle) is held from pass 1 -- pass a re-iterable for large
 corpora. With verification off, no set is ever held.
 
+For the Spark engine (same decisions from the same functions): per record, in partitions --
+``exact_key(record, position)`` and ``keep_rank(record, key.hex())`` (``exact_dedup``),
+``record_band_keys(record, config)``; then a groupBy on the exact key (min rank = keeper), one on
+(band index, band key) for the exact keepers (groups of 2+ are the buckets), ``record_shingles`` for
+the bucketed units only (a join back to the content), and ``fuzzy_dedup.resolve(buckets, rank,
+shingle_set, threshold)`` on the (small) candidate graph; rows as in ``_decide``.
+
 What it does NOT do: no reading or writing of files (the pipeline's job), no filtering.
 """
 
@@ -209,6 +216,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
     unit_keys: list[np.ndarray | None] = []  # file level: band keys per unit (None: no token)
     repo_sigs: dict[int, np.ndarray] = {}  # repo level: running min signature per unit
     sets_in_memory: dict[int, np.ndarray] = {}
+    repo_parts: dict[int, list[np.ndarray]] = {}  # repo level, one-pass input: file sets, merged once at the end
     token_less = 0
 
     for index, rec in enumerate(records):
@@ -227,8 +235,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
             sig = signature(hashes, config.num_perm, config.seed)
             repo_sigs[unit] = np.minimum(repo_sigs[unit], sig) if unit in repo_sigs else sig
             if config.verify and not two_pass:
-                prev = sets_in_memory.get(unit)
-                sets_in_memory[unit] = hashes if prev is None else np.union1d(prev, hashes)
+                repo_parts.setdefault(unit, []).append(hashes)
             continue
         if digest in unit_of_digest:
             if unit_keys[unit_of_digest[digest]] is None:
@@ -279,6 +286,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
                     keys_rows.append(unit_keys[unit])
         buckets = buckets_from_keys(np.vstack(keys_rows), np.array(unit_ids)) if len(keys_rows) >= 2 else []
         needed = {int(u) for b in buckets for u in b}
+        sets_in_memory.update(_merge_parts(repo_parts, needed))
         shingle_set = None
         if config.verify:
             if two_pass:
@@ -326,6 +334,7 @@ def _reread_sets(
 ) -> dict[int, np.ndarray]:
     """Pass 2: shingle sets of the bucketed units only, recomputed from the re-read content."""
     sets: dict[int, np.ndarray] = {}
+    parts: dict[int, list[np.ndarray]] = {}
     if not needed:
         return sets
     for index, rec in enumerate(records):
@@ -335,12 +344,18 @@ def _reread_sets(
                 continue
             hashes = record_shingles(rec, config)
             if hashes.size:
-                sets[unit] = np.union1d(sets[unit], hashes) if unit in sets else hashes
+                parts.setdefault(unit, []).append(hashes)
             continue
         unit = unit_of_digest.get(_digest(rec, index, config))
         if unit in needed and unit not in sets:
             sets[unit] = record_shingles(rec, config)
+    sets.update(_merge_parts(parts, needed))
     return sets
+
+
+def _merge_parts(parts: dict[int, list[np.ndarray]], needed: set[int]) -> dict[int, np.ndarray]:
+    """Repo level: the union of a repository's file sets, built once (and only for bucketed repos)."""
+    return {unit: np.unique(np.concatenate(arrays)) for unit, arrays in parts.items() if unit in needed}
 
 
 def _decide(
