@@ -87,6 +87,12 @@ def test_keep_rank_orders_as_documented():
         rec("a", "a", stars=1, date="2020-01-01")
     )
     assert keep_rank(rec("a", "a", date="not a date")) == keep_rank(rec("a", "a", date=None))
+    assert (
+        keep_rank(rec("a", "a", stars=float("nan")))
+        == keep_rank(rec("a", "a", stars="n/a"))
+        == keep_rank(rec("a", "a"))
+    )
+    assert keep_rank(rec("a", "a", stars="12")) == keep_rank(rec("a", "a", stars=12))
     assert commit_timestamp("2024-01-01T00:00:00Z") == commit_timestamp("2024-01-01T00:00:00+00:00")
 
 

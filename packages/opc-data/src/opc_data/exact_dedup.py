@@ -84,17 +84,27 @@ def commit_timestamp(value: Any) -> float | None:
     return moment.timestamp()
 
 
+def _stars(value: Any) -> float | None:
+    """Stars as a number; None, NaN and non-numbers count as unknown (ranked lowest)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        stars = float(value)
+    except (TypeError, ValueError):
+        return None
+    return stars if math.isfinite(stars) else None
+
+
 def keep_rank(record: Mapping[str, Any], sha256: str = "") -> tuple:
     """Sort key of the keep rule: the smallest rank in a duplicate group is kept.
 
     (no stars?, -stars, no date?, -commit time, repo_name, path, sha256)
     """
-    stars = record.get("stars")
-    has_stars = stars is not None and not (isinstance(stars, float) and math.isnan(stars))
+    stars = _stars(record.get("stars"))
     ts = commit_timestamp(record.get("commit_date"))
     return (
-        0 if has_stars else 1,
-        -float(stars) if has_stars else 0.0,
+        0 if stars is not None else 1,
+        -stars if stars is not None else 0.0,
         0 if ts is not None else 1,
         -ts if ts is not None else 0.0,
         str(record.get("repo_name") or ""),
