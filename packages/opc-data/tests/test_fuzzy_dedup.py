@@ -66,6 +66,8 @@ def test_no_chain_through_removed_record():
     assert rows[("r", "c")]["keep"]
     assert result.stats["verification_rejected"] >= 1
     assert result.stats["fuzzy_removed"] == 1
+    assert result.stats["cluster_size_histogram"] == {"1": 1, "2": 1}
+    assert rows[("r", "b")]["cluster_id"] == rows[("r", "a")]["cluster_id"] != rows[("r", "c")]["cluster_id"]
 
 
 def test_both_neighbours_removed_when_the_middle_one_is_best():

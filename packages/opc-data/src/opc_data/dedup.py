@@ -202,13 +202,16 @@ def _is_reiterable(records: Iterable) -> bool:
 
 def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None = None) -> DedupResult:
     """Exact + fuzzy dedup of ``records`` (dicts with repo_name, path, content, blob_id, stars,
-    commit_date, is_binary); see the module doc for the decisions and the memory model."""
+    commit_date, is_binary); see the module doc for the decisions and the memory model.
+
+    A re-iterable ``records`` must yield the same records in the same order each time it is iterated.
+    """
     config = config or DedupConfig()
-    bands, rows = config.lsh_params()
+    bands, band_rows = config.lsh_params()
     repo_level = config.level == "repo"
     two_pass = _is_reiterable(records)
     if config.fuzzy:
-        lsh.log_s_curve(bands, rows)
+        lsh.log_s_curve(bands, band_rows)
 
     metas: list[_Meta] = []
     unit_of_digest: dict[bytes, int] = {}  # file level: distinct content -> unit id
@@ -216,7 +219,9 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
     unit_keys: list[np.ndarray | None] = []  # file level: band keys per unit (None: no token)
     repo_sigs: dict[int, np.ndarray] = {}  # repo level: running min signature per unit
     sets_in_memory: dict[int, np.ndarray] = {}
-    repo_parts: dict[int, list[np.ndarray]] = {}  # repo level, one-pass input: file sets, merged once at the end
+    repo_parts: dict[
+        int, list[np.ndarray]
+    ] = {}  # repo level, one-pass input: file sets, merged once at the end
     token_less = 0
 
     for index, rec in enumerate(records):
@@ -248,7 +253,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
             token_less += 1
             continue
         unit_keys.append(
-            np.array(lsh.band_keys(signature(hashes, config.num_perm, config.seed), bands, rows))
+            np.array(lsh.band_keys(signature(hashes, config.num_perm, config.seed), bands, band_rows))
         )
         if config.verify and not two_pass:
             sets_in_memory[unit] = hashes
@@ -277,7 +282,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
                     unit_rank[unit] = r
             for unit, sig in sorted(repo_sigs.items()):
                 unit_ids.append(unit)
-                keys_rows.append(np.array(lsh.band_keys(sig, bands, rows)))
+                keys_rows.append(np.array(lsh.band_keys(sig, bands, band_rows)))
         else:
             for digest, unit in unit_of_digest.items():
                 unit_rank[unit] = metas[exact_keeper[digest]].rank
@@ -311,7 +316,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
         token_less=token_less,
         level=config.level,
         bands=bands,
-        rows=rows,
+        rows=band_rows,
         num_perm=config.num_perm,
         verify=config.verify,
         verify_threshold=config.verify_threshold,
@@ -320,7 +325,7 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
         lsh_buckets=outcome.buckets if outcome else 0,
         candidate_pairs=outcome.checked_pairs if outcome else 0,
         verification_rejected=outcome.rejected_pairs if outcome else 0,
-        s_curve=[list(p) for p in lsh.s_curve(bands, rows, config.s_curve_points)],
+        s_curve=[list(p) for p in lsh.s_curve(bands, band_rows, config.s_curve_points)],
     )
     return DedupResult(rows=rows_out, stats=stats)
 
