@@ -1,0 +1,161 @@
+"""The ``release`` stage: a trained checkpoint -> a verified, versioned Hugging Face model directory.
+
+    inputs  model (pretrain, or whichever stage the recipe names)   tokens (tokenize)   eval   data
+              │ load_final                                          │ tokenizer/          │      │ attribution.json
+              ▼                                                     ▼                     ▼      ▼ metrics, config
+    <out>/model/  config.json  model.safetensors (+ shards, index)  generation_config.json  tokenizer files
+                  README.md (model card from the manifests)  attribution.json  opc_release.json  SHA256SUMS
+    <out>/publish.json   where it was published (volatile: not part of the output fingerprint)
+
+The stage's artifact is ``model/``, so ``opc status --json`` shows the Hugging Face directory as its uri.
+After writing, the stage runs ``verify_release`` on the directory (checksums, transformers load, logits
+against our model, generation) and fails if any check fails; then it publishes to every destination in
+``publish_to`` (folder, s3://, hf://org/repo) under ``name``/``version`` (defaults: ``opc-<recipe name>``
+and the recipe's version). Re-running with the same content key is a cache hit, and publishing the
+same content again is a no-op (see ``publish``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opc_core import storage
+from opc_core.errors import OpcError
+from opc_core.stage import StageContext, StageResult, StageSpec
+
+DEFAULT_LIMITATIONS = [
+    "Trained only on the data and token budget listed above; small recipes give models that are useful to "
+    "test the pipeline, not to write production code.",
+    "A base (or SFT) code model with no safety tuning: it can produce insecure, wrong or licence-encumbered "
+    "code, and it can repeat text from its training data.",
+    "Evaluated only on the benchmarks in the table above; numbers on other tasks are unknown.",
+    "Context length is fixed by `max_position_embeddings` in config.json; longer inputs are not supported.",
+]
+
+
+class ReleaseConfig(BaseModel):
+    """What to release and where (``stages.release`` in a recipe)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_stage: str = Field("pretrain", description="the stage whose final/ checkpoint is released (pretrain, sft)")
+    eval_stage: str | None = Field("eval", description="the eval output for the card; None = not evaluated")
+    name: str | None = Field(None, description="release name; default opc-<recipe name>")
+    version: str | None = Field(None, description="release version; default the recipe's version")
+    license: str = "apache-2.0"
+    intended_use: str = ("Research on code LLM training and evaluation; code completion and code chat "
+                         "(ChatML) experiments. Review generated code before running it.")
+    limitations: list[str] = Field(default_factory=lambda: list(DEFAULT_LIMITATIONS))
+    max_shard_bytes: int = Field(2_000_000_000, ge=1, description="safetensors shard size above which weights split")
+    verify: bool = True
+    publish_to: list[str] = Field(default_factory=list, description="folders, s3:// prefixes, hf://org/repo")
+    force_publish: bool = False
+
+
+def _input_roles(cfg: ReleaseConfig) -> dict[str, str]:
+    roles = {"model": cfg.model_stage, "tokens": "tokenize", "data": "data"}
+    if cfg.eval_stage:
+        roles["eval"] = cfg.eval_stage
+    return roles
+
+
+def release_names(cfg: ReleaseConfig, recipe: dict[str, Any], recipe_name: str) -> tuple[str, str]:
+    return cfg.name or f"opc-{recipe_name}", cfg.version or str(recipe.get("version", "0.0.0"))
+
+
+def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str, Any]:
+    """Write the whole release directory (weights, tokenizer, card, attribution, sums); returns its meta."""
+    import json
+
+    from opc_core.lineage import lineage_chain
+    from opc_release.checksums import write_sums
+    from opc_release.hf_export import export_model
+    from opc_release.model_card import CardFacts, render_card
+    from opc_train.checkpoint import load_final
+
+    name, version = release_names(cfg, ctx.recipe, ctx.recipe_name)
+    model_uri = ctx.input_uri("model")
+    model, model_config = load_final(model_uri)
+    export_model(model, model_config, storage.join(ctx.input_uri("tokens"), "tokenizer"), model_dir,
+                 cfg.max_shard_bytes)
+    attribution_uri = storage.join(ctx.input_uri("data"), "attribution.json")
+    if not storage.exists(attribution_uri):
+        raise OpcError("the data output has no attribution.json to ship with the release", where=attribution_uri,
+                       hint="re-run the data stage (it writes attribution.json)")
+    attribution = storage.read_bytes(attribution_uri)
+    (model_dir / "attribution.json").write_bytes(attribution)
+
+    lineage = []
+    for role in ("model", "eval", "tokens", "data"):
+        if role in ctx.inputs:
+            lineage += lineage_chain(ctx.inputs[role])
+    meta = {
+        "name": name,
+        "version": version,
+        "release_key": ctx.key,
+        "recipe": ctx.recipe_name,
+        "model": {"stage": ctx.inputs["model"].stage, "key": ctx.inputs["model"].key, "uri": model_uri},
+        "inputs": {role: {"stage": m.stage, "key": m.key, "fingerprint": m.fingerprint}
+                   for role, m in sorted(ctx.inputs.items())},
+        "lineage": list({(m.stage, m.key): {"stage": m.stage, "key": m.key, "fingerprint": m.fingerprint}
+                         for _, _, m, _ in lineage if m}.values()),
+        "sources": sorted({uri for _, role, m, uri in lineage if m is None and role == "source"}),
+    }
+    (model_dir / "opc_release.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    facts = CardFacts(
+        name=name, version=version, release_key=ctx.key, license=cfg.license, intended_use=cfg.intended_use,
+        limitations=cfg.limitations, recipe=ctx.recipe, model_config=model_config.to_dict(),
+        model_params=sum(p.numel() for p in model.parameters()), model=ctx.inputs["model"],
+        tokens=ctx.inputs["tokens"], data=ctx.inputs["data"], eval=ctx.inputs.get("eval"), lineage=lineage,
+        attribution=json.loads(attribution),
+    )
+    (model_dir / "README.md").write_text(render_card(facts), encoding="utf-8")
+    write_sums(model_dir)
+    return meta
+
+
+def run(cfg: ReleaseConfig, ctx: StageContext) -> StageResult:
+    from pathlib import Path
+
+    from opc_release.publish import publish
+    from opc_release.verify import verify_release
+
+    remote = storage.is_remote(ctx.output_uri)
+    local_out = ctx.scratch / "out" if remote else Path(ctx.output_uri)
+    model_dir = local_out / "model"
+    meta = build_release(cfg, ctx, model_dir)
+    checks: dict[str, bool] = {}
+    if cfg.verify:
+        report = verify_release(str(model_dir), reference_uri=ctx.input_uri("model"))
+        for line in report.lines():
+            ctx.log.info("verify: %s", line)
+        checks = {c.name: c.ok for c in report.checks}
+        if not report.ok:
+            failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+            raise OpcError(f"the release does not verify: {'; '.join(failed)}", where=str(model_dir))
+    published = [publish(model_dir, dest, force=cfg.force_publish).to_dict() for dest in cfg.publish_to]
+    storage.write_json_atomic(str(local_out / "publish.json"), {"published": published})
+    if remote:
+        storage.upload_dir(local_out, ctx.output_uri)
+    files = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file())
+    size = sum((model_dir / f).stat().st_size for f in files)
+    where = storage.join(ctx.output_uri, "model")
+    return StageResult(
+        artifact="model",
+        metrics={"name": meta["name"], "version": meta["version"], "files": files, "bytes": size,
+                 "verify": checks, "published": published, "model_key": meta["model"]["key"]},
+        summary=f"released {meta['name']} {meta['version']} at {where}"
+                + ("; verify passed" if checks else "") + "".join(f"; {p['action']} {p['uri']}" for p in published),
+    )
+
+
+STAGE = StageSpec(
+    name="release",
+    config_model=ReleaseConfig,
+    run=run,
+    inputs=_input_roles,
+    code_modules=("opc_release",),
+    volatile=("publish.json",),
+    description="export a checkpoint as a verified Hugging Face model dir with model card, checksums; publish it",
+)
