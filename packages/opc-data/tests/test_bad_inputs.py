@@ -19,6 +19,7 @@ import pytest
 from opc_core.errors import OpcError
 from opc_data.encoding import reason_code
 from opc_data.ingest import ArchiveLimits, IngestConfig, read_records
+from opc_data.records import to_table
 
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git's id of the empty file
 MiB = 1024 * 1024
@@ -117,15 +118,17 @@ def test_malformed_jsonl_lines_are_quarantined_with_their_line_and_counts_add_up
         _ok(path="5.py", content="ok\n"),
         b'{"repo_name": "o/r", "path": "6.py", "content": "\xff\xfe bad utf-8"}',
         json.dumps({"repo_name": "o/r", "path": "7.py", "content": 12345}).encode(),  # impossible type
-        _ok(path="8.py"),
+        b'{"repo_name": "o/r", "path": "8.py", "content": "lone \\ud800 surrogate"}',  # not storable text
+        _ok(path="9.py"),
     ]
     path = _jsonl(tmp_path / "m.jsonl", lines)
     recs = list(read_records(path, IngestConfig()))
-    assert len(recs) == 7  # 8 lines, one blank
+    assert len(recs) == 8  # 9 lines, one blank
     assert _codes(recs) == [None, "malformed_record", "malformed_record", None, "malformed_record",
-                            "malformed_record", None]
+                            "malformed_record", "malformed_record", None]
     bad = [r for r in recs if r["quarantine_reason"]]
-    assert [r["path"] for r in bad] == [f"{path}:{n}" for n in (2, 4, 6, 7)]
+    assert [r["path"] for r in bad] == [f"{path}:{n}" for n in (2, 4, 6, 7, 8)]
+    to_table(recs)  # every record, quarantined ones included, is storable
     assert all(f"{path}:" in r["quarantine_reason"] for r in bad)
     assert bad[0]["content"].startswith('{"repo_name": "o/r", "path": "2.py"')  # the raw line is kept
     with pytest.raises(OpcError, match=r"m\.jsonl:2"):

@@ -159,3 +159,21 @@ def test_unknown_file_format_is_a_clear_error(tmp_path):
         list(read_records(str(tmp_path / "data.bin"), IngestConfig()))
     with pytest.raises(OpcError, match="not found"):
         list(read_records(str(tmp_path / "nope.jsonl"), IngestConfig()))
+
+
+def test_ingest_config_reads_recipe_shapes_and_rejects_unknown_keys():
+    from pydantic import ValidationError
+
+    from opc_data.ingest import EmbeddedSource, UriSource
+
+    cfg = IngestConfig.model_validate({"sources": ["s3://b/x.parquet", {"kind": "embedded", "distributions": ["six"]},
+                                                   {"uri": "/data/repos", "format": "directory", "repo_name": "me/r"}]})
+    assert isinstance(cfg.sources[0], UriSource) and cfg.sources[0].uri == "s3://b/x.parquet"
+    assert isinstance(cfg.sources[1], EmbeddedSource) and cfg.sources[1].distributions == ["six"]
+    assert cfg.sources[2].repo_name == "me/r"
+    assert IngestConfig.model_validate({"sources": "/one/path.jsonl"}).sources[0].uri == "/one/path.jsonl"
+    assert IngestConfig().max_file_bytes == 8 * 1024 * 1024
+    with pytest.raises(ValidationError):
+        IngestConfig.model_validate({"max_file_byte": 10})
+    with pytest.raises(ValidationError):
+        IngestConfig.model_validate({"sources": [{"kind": "embedded", "distribution": ["six"]}]})

@@ -135,6 +135,12 @@ def from_stack_dict(obj: Any, *, where: str, source: str, config: IngestConfig) 
         return rec
 
     content = _as_str(raw_content, "content")
+    for field, value in (("repo_name", repo_name), ("path", path), ("content", content)):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:  # lone surrogates from "\ud800"-style escapes: not storable text
+                raise RecordProblem(f"field {field!r} is not valid Unicode ({exc.reason} at {exc.start})") from exc
     src_encoding = _get(obj, "src_encoding")
     src_encoding = "UTF-8" if src_encoding is None else _as_str(src_encoding, "src_encoding")
     size = _as_int_or_none(_get(obj, "size"), "size")
