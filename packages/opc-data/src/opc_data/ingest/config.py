@@ -109,5 +109,10 @@ class IngestConfig(BaseModel):
         if isinstance(value, (str, dict)):
             value = [value]
         if isinstance(value, list):
-            return [{"kind": "uri", "uri": v} if isinstance(v, str) else v for v in value]
+            return [
+                {"kind": "uri", "uri": v} if isinstance(v, str)
+                else {**v, "kind": "uri"} if isinstance(v, dict) and "kind" not in v
+                else v
+                for v in value
+            ]
         return value
