@@ -97,3 +97,28 @@ def test_attribution_counts_files_per_repository_and_license():
                                "unknown": {"files": 1, "repositories": 1}}
     assert sum(v["files"] for v in out["licenses"].values()) == out["files"]
     json.dumps(out)  # serialisable as attribution.json
+
+
+def test_missing_record_licenses_are_filled_from_the_repositorys_license_file(shared_dir, tmp_path):
+    from opc_data.ingest import IngestConfig, read_records
+    from opc_data.ingest.repo_license import fill_repo_licenses
+
+    lines = []
+    with gzip.open(shared_dir / "data" / "raw_code" / "dev.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if r["repo_name"] in ("psf/requests", "spf13/cobra", "golang/sys"):
+                if r["repo_name"] != "golang/sys":
+                    r["license"] = None  # golang/sys keeps its declared licence
+                if r["repo_name"] == "spf13/cobra" and is_license_file(r["path"]):
+                    continue  # cobra without its licence file: stays unknown
+                lines.append(r)
+    path = tmp_path / "nolic.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    recs = list(read_records(str(path), IngestConfig()))
+    assert [(r["repo_name"], r["path"]) for r in recs] == [(r["repo_name"], r["path"]) for r in lines]
+    got = {r["repo_name"]: {x["license"] for x in recs if x["repo_name"] == r["repo_name"]} for r in recs}
+    assert got == {"psf/requests": {"Apache-2.0"}, "spf13/cobra": {None}, "golang/sys": {"BSD-3-Clause"}}
+    # bounded: a repository larger than the buffer is released unfilled, order intact
+    small = list(fill_repo_licenses([dict(r) for r in lines[:50]], max_buffer_bytes=1000))
+    assert [(r["repo_name"], r["path"]) for r in small] == [(r["repo_name"], r["path"]) for r in lines[:50]]

@@ -27,6 +27,10 @@ Nothing is lost silently. Every input entry becomes a record; the ones that cann
 Record-level damage is quarantined because one bad line in a large dump should not stop a run; file-level
 damage is an error because the rest of the file cannot be trusted or the input is not what the user thinks.
 Blank JSONL lines and folder entries are not records. Records read before an error were already yielded.
+
+Licences: a record's own ``license`` field wins; record dumps fill a missing one from the repository's
+root licence file (``repo_license.py``); directories and archives use the source's ``license`` or the
+repository's licence files; the embedded corpus uses package metadata, then licence files.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from opc_data.ingest.config import (
     IngestConfig,
     UriSource,
 )
+from opc_data.ingest.repo_license import fill_repo_licenses
 
 __all__ = [
     "TINY_DISTRIBUTIONS",
@@ -164,9 +169,9 @@ def plan_units(config: IngestConfig, source: Any | None = None) -> list[SourceUn
 def read_unit(unit: SourceUnit, config: IngestConfig) -> Iterator[dict[str, Any]]:
     """Stream the raw records of one unit (safe to call in a worker process)."""
     if unit.kind == "jsonl":
-        return jsonl.read_jsonl(unit.uri, config)
+        return fill_repo_licenses(jsonl.read_jsonl(unit.uri, config))
     if unit.kind == "parquet":
-        return parquet.read_parquet(unit.uri, config)
+        return fill_repo_licenses(parquet.read_parquet(unit.uri, config))
     if unit.kind == "archive":
         return archive.read_archive(unit.uri, config, unit.repo_name, unit.license)
     if unit.kind == "repo_dir":
