@@ -145,7 +145,7 @@ def test_truncated_gzip_is_an_error_naming_the_file_and_last_good_line(tmp_path)
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb") as gz:
         for i in range(2000):
-            gz.write(_ok(path=f"{i}.py", content=f"x = {i}  # {os.urandom(16).hex()}\n") + b"\n")
+            gz.write(_ok(path=f"{i}.py", content=f"x = {i}  # {os.urandom(16).hex()}\n", license="MIT") + b"\n")
     data = buf.getvalue()
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(data[: len(data) // 2])

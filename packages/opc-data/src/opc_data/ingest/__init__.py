@@ -26,7 +26,8 @@ Nothing is lost silently. Every input entry becomes a record; the ones that cann
 
 Record-level damage is quarantined because one bad line in a large dump should not stop a run; file-level
 damage is an error because the rest of the file cannot be trusted or the input is not what the user thinks.
-Blank JSONL lines and folder entries are not records. Records read before an error were already yielded.
+Blank JSONL lines and folder entries are not records. Records read before an error were already yielded
+(except those held back to fill a missing licence from their repository's licence file).
 
 Licences: a record's own ``license`` field wins; record dumps fill a missing one from the repository's
 root licence file (``repo_license.py``); directories and archives use the source's ``license`` or the
