@@ -134,9 +134,9 @@ def _plan_uri(src: UriSource, config: IngestConfig) -> list[SourceUnit]:
         if src.format not in ("auto", "directory"):
             files = [storage.join(uri, rel) for rel in storage.list_files(uri)]
             return [_file_unit(f, src.format, src) for f in files if _format_of(f) == src.format]
-        rels = storage.list_files(uri)
-        record_files = [r for r in rels if _format_of(r) in ("jsonl", "parquet")]
-        visible = [r for r in rels if not r.rsplit("/", 1)[-1].startswith(("_", "."))]
+        # metadata (``_SUCCESS``, ``_MANIFEST.json``, ``_work/``) and hidden files do not decide the layout
+        visible = [r for r in storage.list_files(uri) if not any(p.startswith(("_", ".")) for p in r.split("/"))]
+        record_files = [r for r in visible if _format_of(r) in ("jsonl", "parquet")]
         if src.format == "auto" and visible and len(record_files) == len(visible):
             return [SourceUnit(_format_of(r) or "", storage.join(uri, r)) for r in record_files]
         return [
