@@ -27,14 +27,16 @@ EVAL_METRICS = {
     "humaneval": {"pass@1": 0.0121951, "pass@10": 0.0487805, "n_tasks": 164, "n_samples": 1640, "mode": "completion"},
     "mbpp": {"pass@1": 0.0246, "n_tasks": 378, "n_samples": 378, "mode": "completion"},
 }
-FUNNEL = {
-    "raw": {"files": 230, "bytes": 2_400_000, "by_language": {"Python": {"files": 200, "bytes": 2_000_000},
-                                                              "Markdown": {"files": 30, "bytes": 400_000}}},
-    "after_exact_dedup": {"files": 221, "bytes": 2_300_000,
-                          "by_language": {"Python": {"files": 193, "bytes": 1_930_000},
-                                          "Markdown": {"files": 28, "bytes": 370_000}}},
-    "after_filters": {"files": 180, "bytes": 1_900_000, "by_language": {"Python": {"files": 161, "bytes": 1_700_000},
-                                                                        "Markdown": {"files": 19, "bytes": 200_000}}},
+FUNNEL = {  # the data stage's metrics.funnel shape (opc_data.funnel_report.funnel_metrics)
+    "steps": [
+        {"step": "input", "files": 230, "bytes": 2_400_000, "removed_files": 0, "removed_bytes": 0},
+        {"step": "dedup", "files": 221, "bytes": 2_300_000, "removed_files": 9, "removed_bytes": 100_000},
+        {"step": "filter", "files": 180, "bytes": 1_900_000, "removed_files": 41, "removed_bytes": 400_000},
+    ],
+    "kept": {"files": 180, "bytes": 1_900_000, "content_bytes": 1_890_000},
+    "languages": {"Python": {"in_files": 200, "in_bytes": 2_000_000, "kept_files": 161, "kept_bytes": 1_700_000},
+                  "Markdown": {"in_files": 30, "in_bytes": 400_000, "kept_files": 19, "kept_bytes": 200_000}},
+    "reasons": {"exact_dup": 9, "max_line_length": 30, "alpha_fraction": 11},
 }
 DATA_CONFIG = {"dedup": {"exact": True, "fuzzy": {"num_perm": 2048, "bands": 16, "rows": 128, "ngram": 5}},
                "filters": {"families": ["natural_language", "general_code", "language_specific"]}}

@@ -15,7 +15,8 @@ def test_card_names_every_upstream_content_key_and_recorded_numbers(released, up
         assert f"`{m.key}`" in card and m.fingerprint in card
     assert "| humaneval | 0.0121951 | 0.0487805 | 164 | 1640 | completion |" in card
     assert "| mbpp | 0.0246 |  | 378 | 378 | completion |" in card
-    assert "| Python | 200 (2.00M) | 193 (1.93M) | 161 (1.70M) |" in card
+    assert "| dedup | 221 | 2.30M | 9 | 100.00k |" in card
+    assert "| Python | 200 | 2.00M | 161 | 1.70M |" in card and "max_line_length 30" in card
     tokens = read_manifest(upstream.tokens.uri).metrics
     assert f"{tokens['train_tokens']} training" in card
     assert "| pretrain | `9a9a9a9a9a9a9a9a` | 40 | 81920 | 4.4321 | 5.1234 |" in card

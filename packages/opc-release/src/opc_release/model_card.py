@@ -75,7 +75,13 @@ def _cells(obj: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], 
 
 
 def funnel_section(funnel: Any, token_langs: dict[str, dict[str, int]]) -> str:
-    """Files (and bytes) per data step and language, then training tokens per language."""
+    """The data funnel: files and bytes after each step, then in -> kept -> tokens per language.
+
+    Reads the data stage's ``metrics.funnel`` (``steps`` list + ``languages`` in/kept counts); any other
+    nested ``{step: {language: {files, bytes}}}`` shape is rendered as a step-by-language grid.
+    """
+    if isinstance(funnel, dict) and isinstance(funnel.get("steps"), list):
+        return _opc_data_funnel(funnel, token_langs)
     cells = [(p, c) for p, c in _cells(funnel) if len(p) == 2]
     if not cells:
         rows = [[lang, _num(c.get("natural_train", 0)), _num(c.get("train", 0)), _num(c.get("val", 0))]
@@ -98,6 +104,26 @@ def funnel_section(funnel: Any, token_langs: dict[str, dict[str, int]]) -> str:
         t = token_langs.get(lang, {})
         rows.append([*row, _num(t.get("train", 0)), _num(t.get("val", 0))])
     return _table(header, rows)
+
+
+def _opc_data_funnel(funnel: dict[str, Any], token_langs: dict[str, dict[str, int]]) -> str:
+    steps = [[s.get("step", "?"), _num(s.get("files", "")), _human(s.get("bytes", 0)), _num(s.get("removed_files", "")),
+              _human(s.get("removed_bytes", 0))] for s in funnel["steps"]]
+    text = _table(["after step", "files", "bytes", "removed files", "removed bytes"], steps)
+    langs = funnel.get("languages") or {}
+    rows = []
+    for lang in dict.fromkeys([*langs, *token_langs]):
+        f, t = langs.get(lang, {}), token_langs.get(lang, {})
+        rows.append([lang, _num(f.get("in_files", 0)), _human(f.get("in_bytes", 0)), _num(f.get("kept_files", 0)),
+                     _human(f.get("kept_bytes", 0)), _num(t.get("train", 0)), _num(t.get("val", 0))])
+    text += "\n\nBy language (raw files in -> files kept by the data stage -> tokens after the mixture):\n\n"
+    text += _table(["language", "files in", "bytes in", "files kept", "bytes kept", "train tokens", "val tokens"],
+                   rows)
+    reasons = funnel.get("reasons") or {}
+    if reasons:
+        top = ", ".join(f"{k} {_num(v)}" for k, v in list(reasons.items())[:12])
+        text += f"\n\nMost frequent removal reasons (files): {top}."
+    return text
 
 
 def eval_section(manifest: Manifest | None) -> str:
