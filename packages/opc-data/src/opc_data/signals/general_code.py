@@ -29,7 +29,7 @@ from typing import Any
 from opc_data.document import WORDPUNCT_RE, Document
 from opc_data.signals.repetition import ngram_repetition
 
-__all__ = ["compute", "SIGNALS", "python_comment_text"]
+__all__ = ["compute", "SIGNALS", "python_comment_text", "python_ast"]
 
 PRECISION = 8
 
@@ -135,7 +135,7 @@ def compute(doc: Document) -> dict[str, Any]:
     if n_chars == 0:
         out["qsc_code_frac_chars_comments"] = None
     elif doc.program_lang == "python":
-        out["qsc_code_frac_chars_comments"] = _r(len(python_comment_text(content)) / n_chars)
+        out["qsc_code_frac_chars_comments"] = _r(len(python_comment_text(content, python_ast(doc))) / n_chars)
     else:
         out["qsc_code_frac_chars_comments"] = _r(len(doc.comment_content) / n_chars)
 
@@ -235,32 +235,75 @@ def _encoded_data(content: str) -> float:
 # --- Python comments + docstrings (the reference's get_text_python) -----------------------------------
 # AsyncFunctionDef is not looked at, as upstream; docstrings are ordered as upstream sorts them.
 _DOC_NODES = {ast.ClassDef: "Class", ast.FunctionDef: "Function/Method", ast.Module: "Module"}
+_STMT_CONTAINERS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def python_comment_text(source: str) -> str:
+def python_ast(doc: Document) -> ast.Module | None:
+    """``ast.parse`` of the content, shared with ``lang_python`` through ``doc.cache["python_ast"]``."""
+    if "python_ast" not in doc.cache:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree: ast.Module | None = ast.parse(doc.content)
+        except Exception:  # noqa: BLE001  (SyntaxError, ValueError, RecursionError, MemoryError ...)
+            tree = None
+        doc.cache["python_ast"] = tree
+    return doc.cache["python_ast"]
+
+
+def _statement_nodes_bfs(tree: ast.AST) -> list[ast.AST]:
+    """The nodes ``ast.walk`` would visit that can hold statements, in ``ast.walk``'s order.
+
+    Statements only live in list fields of statements / except handlers / match cases, never inside
+    expressions, so a breadth-first walk over those list fields (in ``_fields`` order) yields the same
+    relative order as ``ast.walk`` over the whole tree at a fraction of the cost."""
+    out = [tree]
+    i = 0
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, _STMT_CONTAINERS):
+                        out.append(item)
+    return out
+
+
+def python_comment_text(source: str, tree: ast.Module | None | bool = False) -> str:
     """Docstrings (module, class, def; cleaned by ``inspect.cleandoc``) joined by newlines, a newline, then
     every ``#`` comment with the '#' characters removed, stripped. A file that does not parse yields no
-    docstrings; a file that does not tokenize yields no comments (exactly the reference's behaviour)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-        found = []
-        for node in ast.walk(tree):
-            kind = _DOC_NODES.get(type(node))
-            if kind is not None:
-                found.append((kind, getattr(node, "name", None), ast.get_docstring(node)))
-        found.sort(key=lambda t: (t[0], t[1]))
-        docstrings = "\n".join(d for _, _, d in found if d)
-    except Exception:  # noqa: BLE001  (the reference swallows every parse failure)
-        docstrings = ""
-    try:
-        parts = [
-            tok.string
-            for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-            if tok.type == tokenize.COMMENT
-        ]
-        comments = "".join(parts).replace("#", "")
-    except Exception:  # noqa: BLE001
-        comments = ""
+    docstrings; a file that does not tokenize yields no comments (exactly the reference's behaviour).
+    ``tree``: an already parsed module (None = does not parse); parsed here when not given."""
+    if tree is False:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source)
+        except Exception:  # noqa: BLE001  (the reference swallows every parse failure)
+            tree = None
+    docstrings = ""
+    if tree is not None:
+        try:
+            found = []
+            for node in _statement_nodes_bfs(tree):
+                kind = _DOC_NODES.get(type(node))
+                if kind is not None:
+                    found.append((kind, getattr(node, "name", None), ast.get_docstring(node)))
+            found.sort(key=lambda t: (t[0], t[1]))
+            docstrings = "\n".join(d for _, _, d in found if d)
+        except Exception:  # noqa: BLE001
+            docstrings = ""
+    comments = ""
+    if "#" in source:  # no '#', no COMMENT token
+        try:
+            parts = [
+                tok.string
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT
+            ]
+            comments = "".join(parts).replace("#", "")
+        except Exception:  # noqa: BLE001
+            comments = ""
     return (docstrings + "\n" + comments).strip()

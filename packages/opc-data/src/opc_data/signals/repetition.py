@@ -10,7 +10,7 @@ Definitions (RedPajama-V2, as the OpenCoder reference uses them):
   word counted once) over all word characters.
 
 Speed: an n-gram can occur twice only if both of its (n-1)-grams do, so each n only counts n-grams at
-positions whose (n-1)-grams were duplicated. Every occurrence of a duplicated n-gram survives this
+positions whose (n-1)-grams were duplicated (ids and counts in numpy). Every occurrence of a duplicated n-gram survives this
 pruning, so counts, first-occurrence order (ties) and the covered characters are exactly those of the
 plain computation.
 
@@ -19,8 +19,9 @@ What it does NOT do: tokenise (``Document`` does) or round (callers round to 8 d
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+
+import numpy as np
 
 __all__ = ["ngram_repetition"]
 
@@ -31,61 +32,59 @@ def ngram_repetition(
     top_ns: Sequence[int] = (2, 3, 4),
     dupe_ns: Sequence[int] = range(5, 11),
 ) -> tuple[dict[int, float], dict[int, float]]:
-    """({n: top n-gram fraction}, {n: dupe n-gram fraction}), unrounded."""
+    """({n: top n-gram fraction}, {n: dupe n-gram fraction}), unrounded.
+
+    Each n-gram gets an integer id: the id of its (n-1)-gram prefix combined with the id of its last
+    word, re-numbered by ``np.unique`` at every level, so counting never hashes word tuples.
+    """
     num = len(words)
-    total = sum(lengths)
     top: dict[int, float] = {n: 0.0 for n in top_ns}
     dupe: dict[int, float] = {n: 0.0 for n in dupe_ns}
     max_n = max([*top_ns, *dupe_ns], default=1)
-    if num < 2 or total == 0:
+    if num < 2:
         return top, dupe
-    prefix = [0]
-    acc = 0
-    for ln in lengths:
-        acc += ln
-        prefix.append(acc)
+    index: dict[str, int] = {}
+    ids = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.int64, count=num)
+    lens = np.asarray(lengths, dtype=np.int64)
+    total = int(lens.sum())
+    if total == 0:
+        return top, dupe
+    prefix = np.zeros(num + 1, dtype=np.int64)
+    np.cumsum(lens, out=prefix[1:])
+    vocab = len(index)
 
-    counts1 = Counter(words)
-    # dup[i] for the current n: the n-gram starting at i occurs at least twice
-    dup = [counts1[w] > 1 for w in words]
+    counts1 = np.bincount(ids, minlength=vocab)
+    dup = counts1[ids] > 1  # dup[i]: the (n-1)-gram starting at i occurs at least twice
+    gid = ids  # id of the (n-1)-gram starting at i (valid where dup[i])
     for n in range(2, max_n + 1):
         limit = num - n + 1
         if limit <= 0:
             break
-        # candidate starts: both (n-1)-grams inside the n-gram are duplicated
-        cand = [i for i in range(limit) if dup[i] and dup[i + 1]]
-        if not cand:
+        cand = np.flatnonzero(dup[:limit] & dup[1 : limit + 1])
+        if cand.size == 0:
             break
-        if n == 2:
-            grams = [(words[i], words[i + 1]) for i in cand]
-        else:
-            grams = [tuple(words[i : i + n]) for i in cand]
-        cnt = Counter(grams)
-        new_dup = [False] * (num - n + 1)
-        starts = []
-        for i, g in zip(cand, grams, strict=True):
-            if cnt[g] > 1:
-                new_dup[i] = True
-                starts.append(i)
-        dup = new_dup
+        keys = gid[cand] * vocab + ids[cand + (n - 1)]
+        _, first, inverse, counts = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
+        is_dup = counts[inverse] > 1
+        starts = cand[is_dup]
         if n in top:
-            best_g, best_c = None, 1
-            for g, c in cnt.items():  # insertion order = first occurrence, as Counter.most_common(1)
-                if c > best_c:
-                    best_g, best_c = g, c
-            if best_g is not None:
-                top[n] = sum(len(w) for w in best_g) * best_c / total
-        if n in dupe and starts:
-            covered = 0
-            cur_s, cur_e = starts[0], starts[0] + n
-            for s in starts[1:]:
-                if s <= cur_e:
-                    cur_e = s + n
-                else:
-                    covered += prefix[cur_e] - prefix[cur_s]
-                    cur_s, cur_e = s, s + n
-            covered += prefix[cur_e] - prefix[cur_s]
-            dupe[n] = covered / total
-        if not starts:
+            best = int(counts.max())
+            if best > 1:
+                # the most frequent n-gram; ties: the one seen first (Counter.most_common(1))
+                pos = int(cand[first[counts == best]].min())
+                top[n] = int(prefix[pos + n] - prefix[pos]) * best / total
+        if n in dupe and starts.size:
+            cover = np.zeros(num + 1, dtype=np.int64)
+            cover[starts] += 1
+            cover[starts + n] -= 1
+            mask = np.cumsum(cover[:num]) > 0
+            dupe[n] = int(lens[mask].sum()) / total
+        if starts.size == 0:
             break
+        dup = np.zeros(num, dtype=bool)
+        dup[starts] = True
+        gid = np.zeros(num, dtype=np.int64)
+        gid[cand] = inverse
     return top, dupe
