@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.metadata as md
 from collections import Counter
 
@@ -9,7 +10,14 @@ import pytest
 
 from opc_core.errors import OpcError
 from opc_data.encoding import reason_code
-from opc_data.ingest import TINY_DISTRIBUTIONS, EmbeddedSource, IngestConfig, plan_units, read_records
+from opc_data.ingest import (
+    TINY_DISTRIBUTIONS,
+    TINY_INCLUDE,
+    EmbeddedSource,
+    IngestConfig,
+    plan_units,
+    read_records,
+)
 from opc_data.ingest.embedded_corpus import fingerprint
 from opc_data.langid import identify
 
@@ -41,7 +49,8 @@ def test_corpus_is_bounded_and_spans_several_languages(corpus):
     total = sum(r["size"] for r in corpus)
     assert 1_000_000 < total < 16_000_000
     langs = Counter(identify(r["path"])[0] for r in corpus)
-    for lang in ("python", "c", "cpp", "javascript", "css", "json", "markdown", "cmake", "cython"):
+    for lang in ("python", "c", "cpp", "javascript", "html", "css", "json", "yaml", "markdown", "cmake",
+                 "cython", "lua", "shell", "mako"):
         assert langs[lang] > 0, lang
     assert sum(1 for r in corpus if r["quarantine_reason"] is None) > 0.95 * len(corpus)
     assert {reason_code(r["quarantine_reason"]) for r in corpus} <= {None, "binary"}
@@ -51,6 +60,8 @@ def test_every_repository_has_a_license_from_metadata_or_license_file(corpus):
     lic = {r["repo_name"]: r["license"] for r in corpus}
     assert all(lic.values()), {k: v for k, v in lic.items() if not v}
     assert lic[next(k for k in lic if k.startswith("pypi/requests-"))] == "Apache-2.0"
+    # declared metadata wins over fingerprints of bundled third-party licence files
+    assert lic[next(k for k in lic if k.startswith("pypi/matplotlib-"))] == "PSF-2.0"
 
 
 def test_corpus_is_identical_on_a_second_read(corpus):
@@ -59,8 +70,19 @@ def test_corpus_is_identical_on_a_second_read(corpus):
     assert fingerprint(EmbeddedSource()) == fingerprint(EmbeddedSource())
 
 
+def test_include_patterns_select_files_of_large_distributions(corpus):
+    prefect = [r["path"] for r in corpus if r["repo_name"].startswith("pypi/prefect-")]
+    assert "prefect/server/ui/index.html" in prefect
+    assert all(".dist-info/" in p or any(fnmatch.fnmatchcase(p, pat) for pat in TINY_INCLUDE["prefect"])
+               for p in prefect)
+    assert sum(r["size"] for r in corpus if r["repo_name"].startswith("pypi/prefect-")) < 1_000_000
+
+
 def test_unknown_distribution_and_budget_overrun_are_clear_errors():
     with pytest.raises(OpcError, match="not installed"):
         plan_units(IngestConfig(sources=[{"kind": "embedded", "distributions": ["no-such-dist-xyz"]}]))
     with pytest.raises(OpcError, match="max_total_bytes"):
         plan_units(IngestConfig(sources=[{"kind": "embedded", "distributions": ["requests"], "max_total_bytes": 1000}]))
+    with pytest.raises(OpcError, match="match no file"):
+        plan_units(IngestConfig(sources=[{"kind": "embedded", "distributions": ["prefect"],
+                                          "include": {"prefect": ["prefect/no-such-file-*.js"]}}]))

@@ -46,6 +46,7 @@ from opc_core.errors import OpcError
 from opc_data.ingest import archive, directory, embedded_corpus, jsonl, parquet
 from opc_data.ingest.config import (
     TINY_DISTRIBUTIONS,
+    TINY_INCLUDE,
     ArchiveLimits,
     EmbeddedSource,
     IngestConfig,
@@ -55,6 +56,7 @@ from opc_data.ingest.repo_license import fill_repo_licenses
 
 __all__ = [
     "TINY_DISTRIBUTIONS",
+    "TINY_INCLUDE",
     "ArchiveLimits",
     "EmbeddedSource",
     "IngestConfig",
@@ -80,6 +82,7 @@ class SourceUnit:
     subdir: str = ""
     top_only: bool = False
     license: str | None = None
+    patterns: tuple[str, ...] | None = None  # embedded: which RECORD paths of the distribution
 
     @property
     def label(self) -> str:
@@ -161,7 +164,10 @@ def plan_units(config: IngestConfig, source: Any | None = None) -> list[SourceUn
     for src in sources:
         if isinstance(src, EmbeddedSource):
             embedded_corpus.check_budget(src)
-            units.extend(SourceUnit("embedded", name) for name in src.distributions)
+            units.extend(
+                SourceUnit("embedded", name, patterns=tuple(embedded_corpus.include_patterns(src, name) or ()) or None)
+                for name in src.distributions
+            )
         else:
             units.extend(_plan_uri(src, config))
     return units
@@ -179,7 +185,7 @@ def read_unit(unit: SourceUnit, config: IngestConfig) -> Iterator[dict[str, Any]
         repo = directory.RepoDir(unit.uri, unit.subdir, unit.repo_name or "", unit.top_only)
         return directory.read_repository(repo, config, unit.license)
     if unit.kind == "embedded":
-        return embedded_corpus.read_distribution(unit.uri, config)
+        return embedded_corpus.read_distribution(unit.uri, config, list(unit.patterns) if unit.patterns else None)
     raise OpcError(f"unknown unit kind {unit.kind!r}")
 
 

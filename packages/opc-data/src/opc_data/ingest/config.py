@@ -25,9 +25,9 @@ from opc_data.encoding import EncodingConfig
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
-# Distributions of the project's own lock file that make the tiny embedded corpus: ~6 MB, ~550 files of real
-# code in Python (.py/.pyi), C (.c/.h), C++ (.cpp/.hpp/.h), Cython (.pyx/.pxd), assembly, JavaScript, CSS,
-# JSON schemas, CMake, YAML, Markdown and text, with their licence files and a few binaries (.png, .obj). Order here = order in the corpus.
+# Distributions of the project's own lock file that make the tiny embedded corpus (~7 MB, ~650 files of real
+# code: Python, C, C++, Cython, assembly, JavaScript, HTML, CSS, Lua, SQL, shell, Mako/Jinja templates, JSON,
+# YAML, CMake, Markdown, text, licence files and a few binaries such as .png/.obj). Order here = order in the corpus.
 TINY_DISTRIBUTIONS: tuple[str, ...] = (
     "requests",
     "click",
@@ -46,7 +46,30 @@ TINY_DISTRIBUTIONS: tuple[str, ...] = (
     "cffi",
     "pybind11",
     "nbformat",
+    "matplotlib",
+    "prefect",
+    "moto",
+    "alembic",
+    "pydocket",
 )
+
+# For large distributions, only these files (fnmatch patterns on RECORD paths; ``*`` crosses folders).
+# Licence files are always taken. Web assets (HTML, CSS, minified JS), templates, Lua and SQL add languages
+# the Python packages above lack.
+TINY_INCLUDE: dict[str, list[str]] = {
+    "matplotlib": ["matplotlib/backends/web_backend/*"],
+    "prefect": [
+        "prefect/server/ui/index.html",
+        "prefect/server/ui/assets/WorkPool*.css",
+        "prefect/server/ui-v2/assets/automations-*.js",
+        "prefect/*/AGENTS.md",
+        "prefect/deployments/*.yaml",
+        "prefect/server/database/sql/*",
+    ],
+    "moto": ["moto/moto_server/templates/*", "moto/moto_proxy/*.sh"],
+    "alembic": ["alembic/templates/*"],
+    "pydocket": ["docket/lua/*"],
+}
 
 
 class UriSource(BaseModel):
@@ -71,6 +94,8 @@ class EmbeddedSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["embedded"] = "embedded"
     distributions: list[str] = Field(default_factory=lambda: list(TINY_DISTRIBUTIONS), min_length=1)
+    include: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in TINY_INCLUDE.items()})
+    """Per distribution, fnmatch patterns of the RECORD paths to take (absent = all its source files)."""
     max_total_bytes: int = Field(64 * MiB, gt=0)
     """Refuse a list whose files add up to more than this (the embedded corpus must stay small)."""
 

@@ -7,10 +7,11 @@ Why: ``recipes/tiny.yaml`` must run offline on any machine after ``make``; the l
 distribution's version, so the same list gives the same files on every machine — real code, never
 fabricated. Each distribution is one repository: ``repo_name = "pypi/<name>-<version>"``, paths are the
 RECORD paths (``requests/api.py``, ``requests-2.34.2.dist-info/licenses/LICENSE``), licence from the
-``License-Expression`` metadata (an SPDX declaration by the authors), else the distribution's licence
-files, else ``License``/classifier metadata.
+metadata the authors declared (``License-Expression``, ``License``, licence classifiers), else the
+fingerprints of the distribution's licence files.
 
-Which files: every RECORD entry except byte code and compiled extensions (``.pyc``, ``.so``, ``.pyd``,
+Which files: the RECORD entries matching the source's ``include`` patterns for that distribution (all
+when it has none), except byte code and compiled extensions (``.pyc``, ``.so``, ``.pyd``,
 ``.dll``, ``.dylib``: platform-specific, so they would make the corpus differ between machines), files
 outside site-packages (scripts in ``bin/``), and the ``.dist-info`` bookkeeping (RECORD, METADATA, WHEEL,
 INSTALLER, ...) — licence files inside ``.dist-info`` are kept, like a repository's LICENSE. Order:
@@ -22,6 +23,7 @@ them and says to run ``make``).
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import importlib.metadata as md
 import re
@@ -62,16 +64,27 @@ def distribution(name: str) -> md.Distribution:
         ) from exc
 
 
-def _selected(rel: str) -> bool:
+def _selected(rel: str, patterns: list[str] | None = None) -> bool:
     parts = rel.split("/")
     if parts[0] == ".." or "__pycache__" in parts or COMPILED.search(rel):
         return False
     if parts[0].endswith((".dist-info", ".egg-info")):
         return any(is_license_file(p) for p in parts[1:]) or (len(parts) > 2 and parts[1] == "licenses")
+    if patterns is not None:
+        return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
     return True
 
 
-def distribution_files(dist: md.Distribution) -> list[DistFile]:
+def include_patterns(source: EmbeddedSource | None, name: str) -> list[str] | None:
+    if source is None:
+        return None
+    for key, pats in source.include.items():
+        if canonical(key) == canonical(name):
+            return pats
+    return None
+
+
+def distribution_files(dist: md.Distribution, patterns: list[str] | None = None) -> list[DistFile]:
     """The files of one distribution that enter the corpus, sorted by path (see module docstring)."""
     name = dist.metadata["Name"]
     if dist.files is None:
@@ -80,7 +93,7 @@ def distribution_files(dist: md.Distribution) -> list[DistFile]:
     out = []
     for f in dist.files:
         rel = f.as_posix()
-        if not _selected(rel):
+        if not _selected(rel, patterns):
             continue
         location = Path(dist.locate_file(f))
         try:
@@ -96,9 +109,12 @@ def repo_name_of(dist: md.Distribution) -> str:
 
 
 def distribution_license(dist: md.Distribution, files: list[DistFile]) -> str | None:
-    expr = dist.metadata.get("License-Expression")
-    if expr:
-        return license_from_metadata(dist.metadata)
+    """Metadata first (License-Expression, a short License name, licence classifiers: declared by the
+    authors), else fingerprints of the distribution's licence files (which may cover bundled third-party
+    parts, e.g. matplotlib's font licences, so they are the weaker evidence here)."""
+    declared = license_from_metadata(dist.metadata)
+    if declared:
+        return declared
     texts = []
     for f in files:
         if is_license_file(f.rel.rsplit("/", 1)[-1]) and 0 <= f.size <= 256 * 1024:
@@ -106,7 +122,7 @@ def distribution_license(dist: md.Distribution, files: list[DistFile]) -> str | 
                 texts.append(f.location.read_text("utf-8", "replace"))
             except OSError:
                 continue
-    return license_from_files(texts) or license_from_metadata(dist.metadata)
+    return license_from_files(texts)
 
 
 def check_budget(source: EmbeddedSource) -> int:
@@ -114,7 +130,15 @@ def check_budget(source: EmbeddedSource) -> int:
     total = 0
     sizes = {}
     for name in source.distributions:
-        n = sum(max(f.size, 0) for f in distribution_files(distribution(name)))
+        patterns = include_patterns(source, name)
+        files = distribution_files(distribution(name), patterns)
+        if patterns is not None and not any(".dist-info/" not in f.rel for f in files):
+            raise OpcError(
+                f"include patterns {patterns} of distribution {name!r} match no file",
+                where="stages.data.ingest.sources[embedded].include",
+                hint="file names change between versions: check the patterns against the installed RECORD",
+            )
+        n = sum(max(f.size, 0) for f in files)
         sizes[name] = n
         total += n
     if total > source.max_total_bytes:
@@ -127,10 +151,10 @@ def check_budget(source: EmbeddedSource) -> int:
     return total
 
 
-def read_distribution(name: str, config: IngestConfig) -> Iterator[dict[str, Any]]:
-    """Every selected file of one installed distribution as a raw record."""
+def read_distribution(name: str, config: IngestConfig, patterns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Every selected file of one installed distribution as a raw record (``patterns``: see ``include``)."""
     dist = distribution(name)
-    files = distribution_files(dist)
+    files = distribution_files(dist, patterns)
     repo = repo_name_of(dist)
     lic = distribution_license(dist, files)
     source = f"{SOURCE_PREFIX}{canonical(dist.metadata['Name'])}=={dist.version}"
@@ -157,9 +181,10 @@ def fingerprint(source: EmbeddedSource) -> str:
     h = hashlib.sha256()
     for name in source.distributions:
         dist = distribution(name)
-        h.update(f"{canonical(name)}=={dist.version}\n".encode())
+        patterns = include_patterns(source, name)
+        h.update(f"{canonical(name)}=={dist.version} {patterns}\n".encode())
         for f in sorted(dist.files or [], key=lambda p: p.as_posix()):
-            if _selected(f.as_posix()):
+            if _selected(f.as_posix(), patterns):
                 digest = f.hash.value if f.hash else ""
                 h.update(f"{f.as_posix()} {f.size} {digest}\n".encode())
     return h.hexdigest()
