@@ -53,12 +53,7 @@ def split_name(path: str) -> tuple[str, str]:
 
 
 def program_lang(path: str) -> str:
-    t = tables()
-    base, ext = split_name(path)
-    lang = t["filenames"].get(base)
-    if lang is None:
-        lang = t["extensions"].get(ext, UNKNOWN)
-    return lang
+    return identify(path)[0]
 
 
 def doc_type(lang: str) -> str:
@@ -69,10 +64,18 @@ def doc_type(lang: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def identify(path: str) -> tuple[str, str]:
-    """``(program_lang, doc_type)`` for a file path (only its base name matters)."""
-    lang = program_lang(path)
+def _identify_base(base: str) -> tuple[str, str]:
+    t = tables()
+    lang = t["filenames"].get(base)
+    if lang is None:
+        ext = posixpath.splitext(base)[1]
+        lang = t["extensions"].get(ext[1:] if ext else "", UNKNOWN)
     return lang, doc_type(lang)
+
+
+def identify(path: str) -> tuple[str, str]:
+    """``(program_lang, doc_type)`` for a file path (only its base name matters; cached per base name)."""
+    return _identify_base(path.replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def languages() -> list[str]:
