@@ -133,9 +133,11 @@ def _c_family(text: str, cpp: bool) -> Spans:
             break
         k = m.lastgroup
         if k in ("pp", "ppc"):
-            if m.group("ppc"):
-                spans.append(m.span("ppc"))
             hash_pos = m.end() - 1
+            if m.group("ppc"):
+                # Pygments lexes the text before '#' with a fresh lexer: the first '*/' ends the comment
+                prefix = m.start()
+                spans.extend((prefix + a, prefix + b) for a, b in _c_family(text[prefix:hash_pos], cpp))
             if _C_IF0.match(text, hash_pos):
                 pos = _if0(text, hash_pos + 1)
             else:

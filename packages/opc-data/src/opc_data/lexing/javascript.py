@@ -29,6 +29,7 @@ REGEX_PUSH_WORDS = frozenset(
     "var let const with function class".split()
 )
 _PUSH_CHARS = frozenset("{([;,+-~?:<>=!*%&|^/")
+_OPERATOR_CHARS = frozenset("<>=!+-*%&|^/")
 
 _EVENT = re.compile(r"(?P<lc>//)|(?P<bc>/\*)|(?P<slash>/)|(?P<dq>\")|(?P<sq>')|(?P<bt>`)")
 _EVENT_IN_FIELD = re.compile(r"(?P<lc>//)|(?P<bc>/\*)|(?P<slash>/)|(?P<dq>\")|(?P<sq>')|(?P<bt>`)|(?P<close>\})")
@@ -53,13 +54,16 @@ def _allows_regex(text: str, start: int, end: int, prev: bool) -> bool:
         return prev
     c = text[j]
     if c in _PUSH_CHARS:
-        # '=>' and '...' are punctuation that does not push; '.' never pushes
-        return not (c == ">" and j > 0 and text[j - 1] == "=")
+        # '=>' (an '=' that no operator before it absorbed) is punctuation that does not push
+        return not (
+            c == ">" and j > start and text[j - 1] == "=" and (j - 1 == start or text[j - 2] not in _OPERATOR_CHARS)
+        )
     if _is_ident_char(c):
         k = j
         while k > 0 and _is_ident_char(text[k - 1]):
             k -= 1
-        return text[k : j + 1] in REGEX_PUSH_WORDS
+        # a number glued to a word ("2typeof") is two tokens for Pygments: strip the digits
+        return text[k : j + 1].lstrip("0123456789") in REGEX_PUSH_WORDS
     return False
 
 
@@ -105,9 +109,9 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
                     e = text.find("\n", s, n)
                     pos = n if e < 0 else e
                     allow = False
-            else:
-                pos = s + 1
-                allow = True  # division operator
+            else:  # division operator ('/' or '/=')
+                pos = s + 2 if text.startswith("=", s + 1) else s + 1
+                allow = True
         elif k == "dq" or k == "sq":
             r = (_DQ if k == "dq" else _SQ).match(text, s, n)
             pos = r.end() if r else s + 1
