@@ -209,16 +209,19 @@ def iter_batches(config: IngestConfig, batch_size: int = 1000, source: Any | Non
 
 
 def _listing(uri: str) -> list[str]:
+    """``path, size, ETag-or-mtime`` per file, from one listing call (no per-file HEAD requests on S3)."""
     fs, path = storage.filesystem(uri)
     if any(c in uri for c in "*?["):
-        paths = sorted(fs.glob(path))
+        infos = fs.glob(path, detail=True)
     elif fs.isdir(path):
-        paths = sorted(fs.find(path))
+        infos = fs.find(path, detail=True)
     else:
-        paths = [path]
+        infos = {path: fs.info(path)}
     lines = []
-    for p in paths:
-        info = fs.info(p)
+    for p in sorted(infos):
+        info = infos[p]
+        if info.get("type", "file") != "file":
+            continue
         stamp = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") or ""
         lines.append(f"{p}\t{info.get('size')}\t{stamp}")
     return lines
