@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import re
 
+from opc_data.lexing.lookahead import Lookahead
+
 __all__ = ["c_spans", "cpp_spans", "csharp_spans", "java_spans", "go_spans"]
 
 Spans = list[tuple[int, int]]
@@ -58,7 +60,7 @@ _MACRO_EVENT = re.compile(r"(?P<bc>/\*)|(?P<lc>//)|(?P<nl>\n)")
 _IF0_LINE = re.compile(r"(?m)^\s*#(?:(?P<push>if)|(?P<pop>el(?:se|if)|endif))")
 
 
-def _macro(text: str, pos: int, spans: Spans) -> int:
+def _macro(text: str, pos: int, spans: Spans, la: Lookahead) -> int:
     """Scan a preprocessor directive from just after its '#'; return the position after it."""
     m = _C_INCLUDE.match(text, pos)
     if m:
@@ -84,7 +86,7 @@ def _macro(text: str, pos: int, spans: Spans) -> int:
                 continue
             return m.end()
         if k == "bc":
-            e = text.find("*/", m.end())
+            e = la.find("*/", m.end())
             if e < 0:  # unterminated: '/' is code, the rest goes on as directive text
                 pos = m.start() + 1
                 continue
@@ -124,6 +126,7 @@ def _if0(text: str, pos: int) -> int:
 
 def _c_family(text: str, cpp: bool) -> Spans:
     spans: Spans = []
+    la = Lookahead(text)
     pos = 0
     n = len(text)
     search = (_C_EVENT if cpp else _C_EVENT_NORAW).search
@@ -141,14 +144,14 @@ def _c_family(text: str, cpp: bool) -> Spans:
             if _C_IF0.match(text, hash_pos):
                 pos = _if0(text, hash_pos + 1)
             else:
-                pos = _macro(text, hash_pos + 1, spans)
+                pos = _macro(text, hash_pos + 1, spans, la)
         elif k == "lc":
             e = _C_LINE_COMMENT.match(text, m.start())
             end = e.end() if e else n
             spans.append((m.start(), end))
             pos = end
         elif k == "bc":
-            e = text.find("*/", m.end())
+            e = la.find("*/", m.end())
             end = n if e < 0 else e + 2
             spans.append((m.start(), end))
             pos = end
@@ -159,7 +162,7 @@ def _c_family(text: str, cpp: bool) -> Spans:
             e = _C_CHAR.match(text, m.start())
             pos = e.end() if e else m.end()
         else:  # raw string (C++)
-            close = text.find(")" + m.group("delim") + '"', m.end())
+            close = la.find(")" + m.group("delim") + '"', m.end())
             if close < 0:  # not a raw string after all: 'R' is an identifier, '"' opens a string
                 e = _C_STRING.match(text, m.end("delim") - len(m.group("delim")) - 1)
                 pos = e.end() if e else m.end()
@@ -188,6 +191,7 @@ _JAVA_CHAR = re.compile(r"(?s)'\\u[0-9a-fA-F]{4}'|'\\.'|'[^\\]'")
 def java_spans(text: str) -> Spans:
     """Comment spans of preprocessed Java source (Pygments JavaLexer)."""
     spans: Spans = []
+    la = Lookahead(text)
     pos = 0
     n = len(text)
     search = _JAVA_EVENT.search
@@ -203,7 +207,7 @@ def java_spans(text: str) -> Spans:
             spans.append((s, end))
             pos = end
         elif k == "bc":
-            e = text.find("*/", s + 2)
+            e = la.find("*/", s + 2)
             if e < 0:
                 pos = s + 1
             else:
@@ -235,6 +239,7 @@ _CS_CHAR = re.compile(r"(?s)'\\.'|'[^\\]'")
 def csharp_spans(text: str) -> Spans:
     """Comment spans of preprocessed C# source (Pygments CSharpLexer)."""
     spans: Spans = []
+    la = Lookahead(text)
     pos = 0
     n = len(text)
     search = _CS_EVENT.search
@@ -245,7 +250,7 @@ def csharp_spans(text: str) -> Spans:
         k = m.lastgroup
         s = m.start()
         if k == "attr":
-            e = text.find("]", m.end())
+            e = la.find("]", m.end())
             pos = n if e < 0 else e + 1
             if e < 0:  # no closing bracket: not an attribute; go on after the '['
                 pos = m.end()
@@ -255,7 +260,7 @@ def csharp_spans(text: str) -> Spans:
             spans.append((s, end))
             pos = end
         elif k == "bc":
-            e = text.find("*/", s + 2)
+            e = la.find("*/", s + 2)
             if e < 0:
                 pos = s + 1
             else:
@@ -288,6 +293,9 @@ _GO_CHAR = re.compile(
 def go_spans(text: str) -> Spans:
     """Comment spans of preprocessed Go source (Pygments GoLexer)."""
     spans: Spans = []
+    la = Lookahead(text)
+    # once an opener finds no closer, no later opener of the same kind can (see lookahead.py)
+    block_dead = string_dead = False
     pos = 0
     n = len(text)
     search = _GO_EVENT.search
@@ -303,17 +311,19 @@ def go_spans(text: str) -> Spans:
             spans.append((s, end))
             pos = end
         elif k == "bc":
-            e = _GO_BLOCK.match(text, s)
+            e = None if block_dead else _GO_BLOCK.match(text, s)
+            block_dead = e is None
             if e is None:
                 pos = s + 1
             else:
                 spans.append((s, e.end()))
                 pos = e.end()
         elif k == "raw":
-            e = text.find("`", s + 1)
+            e = la.find("`", s + 1)
             pos = s + 1 if e < 0 else e + 1
         elif k == "str":
-            e = _GO_STRING.match(text, s)
+            e = None if string_dead else _GO_STRING.match(text, s)
+            string_dead = e is None
             pos = e.end() if e else s + 1
         else:
             e = _GO_CHAR.match(text, s)

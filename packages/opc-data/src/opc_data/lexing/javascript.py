@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from opc_data.lexing.lookahead import Lookahead
+
 __all__ = ["javascript_spans", "REGEX_PUSH_WORDS"]
 
 Spans = list[tuple[int, int]]
@@ -76,6 +78,8 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
     if hb:
         spans.append((start, hb.end()))
         pos = hb.end()
+    la = Lookahead(text, n)
+    dead = {"dq": False, "sq": False}  # a quote with no closing quote: no later one has one either
     allow = True  # at the start of the input Pygments is at a line start
     depth = 0  # open ${ } fields of template literals
     while pos < n:
@@ -93,7 +97,7 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
             pos = e
             continue
         if k == "bc":
-            e = text.find("*/", s + 2, n)
+            e = la.find("*/", s + 2)
             if e >= 0:
                 spans.append((s, e + 2))
                 pos = e + 2
@@ -113,7 +117,8 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
                 pos = s + 2 if text.startswith("=", s + 1) else s + 1
                 allow = True
         elif k == "dq" or k == "sq":
-            r = (_DQ if k == "dq" else _SQ).match(text, s, n)
+            r = None if dead[k] else (_DQ if k == "dq" else _SQ).match(text, s, n)
+            dead[k] = r is None
             pos = r.end() if r else s + 1
             allow = False
         elif k == "bt":

@@ -14,16 +14,14 @@ from __future__ import annotations
 import re
 
 from opc_data.lexing.javascript import javascript_spans
+from opc_data.lexing.lookahead import Lookahead
 
 __all__ = ["html_spans"]
 
 Spans = list[tuple[int, int]]
 
-_LT = re.compile(
-    r"(?si)(?P<cdata><!\[CDATA\[.*?\]\]>)|(?P<comment><!--.*?-->)|(?P<pi><\?.*?\?>)|(?P<decl><![^>]*>)"
-    r"|(?P<script><\s*script\s*)|(?P<style><\s*style\s*)|(?P<open><\s*[\w:.-]+)"
-    r"|(?P<close><\s*/\s*[\w:.-]+\s*>)"
-)
+# Markup openers that need no search to the end of the file (those are handled with Lookahead).
+_LT = re.compile(r"(?si)(?P<script><\s*script\s*)|(?P<style><\s*style\s*)|(?P<open><\s*[\w:.-]+)|(?P<close><\s*/\s*[\w:.-]+\s*>)")
 # Inside a start tag: whitespace, attr=value, bare attribute names, the closing '>' (or '/>').
 _TAG_ITEM = re.compile(r"""(?s)\s+|[\w:-]+\s*=\s*(?:".*?"|'.*?'|[^\s>]+)?|[\w:-]+|(?P<end>/?\s*>)""")
 _END_SCRIPT = re.compile(r"(?i)<\s*/\s*script\s*>")
@@ -48,23 +46,42 @@ def html_spans(text: str) -> Spans:
     """Comment spans (half-open) of preprocessed HTML ``text``."""
     spans: Spans = []
     n = len(text)
+    la = Lookahead(text)
     pos = 0
     while pos < n:
         lt = text.find("<", pos)
         if lt < 0:
             break
+        # Pygments' order: CDATA, comment, processing instruction, declaration, then tags
+        if text[lt + 1 : lt + 9].upper() == "![CDATA[":
+            e = la.find("]]>", lt + 9)
+            if e >= 0:
+                pos = e + 3
+                continue
+        if text.startswith("<!--", lt):
+            e = la.find("-->", lt + 4)
+            if e >= 0:
+                spans.append((lt, e + 3))
+                pos = e + 3
+                continue
+        if text.startswith("<?", lt):
+            e = la.find("?>", lt + 2)
+            if e >= 0:
+                pos = e + 2
+                continue
+        if text.startswith("<!", lt):
+            e = la.find(">", lt + 2)
+            if e >= 0:
+                pos = e + 1
+                continue
         m = _LT.match(text, lt)
         if m is None:
             pos = lt + 1
             continue
         k = m.lastgroup
-        if k == "comment":
-            spans.append(m.span())
-            pos = m.end()
-        elif k in ("script", "style"):
+        if k in ("script", "style"):
             body = _skip_tag(text, m.end())
-            end_re = _END_SCRIPT if k == "script" else _END_STYLE
-            close = end_re.search(text, body)
+            close = la.search(_END_SCRIPT if k == "script" else _END_STYLE, body)
             if close is not None:
                 stop, pos = close.start(), close.end()
             else:  # no closing tag: content up to the end of the line, then back to HTML
