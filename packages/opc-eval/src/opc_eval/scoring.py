@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from opc_sandbox import Job, Limits, run_many
-
 from opc_eval.benchmarks import Benchmark, Program, Skip, Task
 from opc_eval.pass_at_k import summarize
 from opc_eval.sanitize import sanitize as sanitize_code
+from opc_sandbox import Job, Limits, run_many
 
 log = logging.getLogger("opc.eval")
 
@@ -77,7 +76,7 @@ def score_samples(
         if isinstance(prog, Skip):
             results[i] = SampleResult(task_id, cid, False, f"skipped: {prog.reason}")
             continue
-        jobs.append(Job(prog.source, files=prog.files))
+        jobs.append(Job(prog.source, files=prog.files, module_name=prog.module_name))
         where.append((i, task_id, cid))
         timeouts.add(prog.timeout_s)
         python = prog.python

@@ -19,6 +19,7 @@ import json
 import linecache
 import os
 import sys
+import types
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -161,7 +162,11 @@ def main() -> None:
         _report(report_fd, "error", f"{type(e).__name__}: {e}")
         os._exit(1)
     linecache.cache[spec["program"]] = (len(source), None, source.splitlines(True), spec["program"])
-    namespace = {"__name__": spec["module_name"], "__file__": spec["program"], "__builtins__": __builtins__}
+    # a real module object registered in sys.modules, so ``mock.patch(f"{__name__}.x")`` works (BigCodeBench)
+    module = types.ModuleType(spec["module_name"])
+    module.__file__ = spec["program"]
+    sys.modules[spec["module_name"]] = module
+    namespace = module.__dict__
     _report(report_fd, "start", "")
     del spec
     # The program may monkeypatch os/json/builtins; keep our own references to what we need after it.

@@ -27,6 +27,7 @@ class Job:
     source: str
     files: dict[str, str | bytes] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    module_name: str = "__opc_program__"
 
 
 def default_workers() -> int:
@@ -54,7 +55,8 @@ def run_many(
         uid = uids.get()
         try:
             result = run_program(
-                job.source, timeout_s, limits=limits, python=python, uid=uid, files=job.files, env=job.env
+                job.source, timeout_s, limits=limits, python=python, uid=uid, files=job.files, env=job.env,
+                module_name=job.module_name,
             )
         finally:
             uids.put(uid)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from opc_core.errors import OpcError
-
 from opc_eval.benchmarks.base import Benchmark, Program, Skip, Task
 from opc_eval.benchmarks.bigcodebench import BigCodeBenchHard
 from opc_eval.benchmarks.humaneval import HumanEval

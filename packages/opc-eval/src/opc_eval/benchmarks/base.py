@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from opc_core.errors import OpcError
-
 from opc_eval.sanitize import DEFAULT_STOPS, extract_code_block, sanitize, truncate_at_stops
 
 CHAT_SYSTEM = "You are a helpful coding assistant. Answer with a single complete Python code block."
@@ -43,6 +42,7 @@ class Program:
     timeout_s: float
     python: str | None = None
     files: dict[str, str | bytes] = field(default_factory=dict)
+    module_name: str = "__opc_program__"  # the program's __name__ (never "__main__", as in the official exec)
 
 
 @dataclass

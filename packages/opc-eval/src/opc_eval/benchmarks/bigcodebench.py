@@ -34,6 +34,11 @@ _opc_run_bigcodebench_tests()
 """
 
 
+# optional backends that pandas & co. import lazily: the task needs them though ``libs`` does not say so
+IMPLIED_MODULES = {"read_excel": "openpyxl", "to_excel": "openpyxl", "ExcelWriter": "openpyxl",
+                   "read_html": "lxml", "read_xml": "lxml"}
+
+
 @lru_cache(maxsize=8)
 def importable(python: str, modules: tuple[str, ...]) -> frozenset[str]:
     """The subset of ``modules`` that ``python`` can find (trusted probe, not run in the sandbox)."""
@@ -91,7 +96,9 @@ class BigCodeBenchHard(Benchmark):
         )
 
     def required_modules(self, task: Task) -> set[str]:
-        return set(task.raw["libs"]) | _imported_modules(task.raw["test"]) | _imported_modules(task.prompt)
+        code = task.prompt + task.raw["test"] + (task.canonical or "")
+        implied = {mod for marker, mod in IMPLIED_MODULES.items() if marker in code}
+        return set(task.raw["libs"]) | _imported_modules(task.raw["test"]) | _imported_modules(task.prompt) | implied
 
     def check_program(self, task: Task, completion: str, solution: str | None = None) -> Program | Skip:
         python = self.python or sys.executable
@@ -100,4 +107,4 @@ class BigCodeBenchHard(Benchmark):
         if missing:
             return Skip(f"missing libraries in {python}: {', '.join(missing)}")
         source = self.code_of(task, completion, solution) + "\n\n" + task.raw["test"] + _UNITTEST_RUNNER
-        return Program(source, self.timeout_s, python)
+        return Program(source, self.timeout_s, python, module_name="__test__")
