@@ -244,7 +244,9 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
     ctx.log.info("data funnel:\n%s", table)
     metrics = {"funnel": funnel, "dedup": result["dedup_stats"], "decontamination": result["decontamination"],
                "engine": config.engine.kind}
-    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=table)
+    removed = ", ".join(f"-{s['removed_files']} {s['step']}" for s in funnel["steps"] if s["removed_files"])
+    summary = f"{funnel['steps'][-1]['files']} files kept ({removed or 'nothing removed'})"
+    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary)
 
 
 def _external_fingerprint(config: DataConfig) -> str:
