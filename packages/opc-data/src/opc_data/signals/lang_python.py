@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from typing import Any
 
 from opc_data.document import Document
@@ -45,7 +46,9 @@ def parse(doc: Document) -> ast.Module | None:
     """``ast.parse`` of the raw content, cached per document; None if it does not parse."""
     if "python_ast" not in doc.cache:
         try:
-            tree: ast.Module | None = ast.parse(doc.content)
+            with warnings.catch_warnings():  # invalid escape sequences etc. are the file's business
+                warnings.simplefilter("ignore")
+                tree: ast.Module | None = ast.parse(doc.content)
         except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError):
             tree = None
         doc.cache["python_ast"] = tree

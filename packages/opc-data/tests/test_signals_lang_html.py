@@ -1,0 +1,104 @@
+"""HTML signals equal the reference's BeautifulSoup-based values on the dev corpus.
+
+Agreement floor: 1.0 for every signal: we drive the same stdlib ``html.parser`` tokenizer with
+BeautifulSoup's tree-builder rules. The crafted expectations below are BeautifulSoup 4.12.3's
+``get_text()`` (html.parser) on each input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opc_data.document import Document
+from opc_data.signals import lang_html
+
+FLOORS = dict.fromkeys(lang_html.SIGNALS, 1.0)
+
+
+def _dev_documents(shared_dir: Path, langs: set[str]) -> Iterator[tuple[dict[str, Any], Document]]:
+    """(reference record, Document) for the dev files of ``langs`` that the reference gave signals."""
+    ref_path = shared_dir / "reference" / "opc_dev.jsonl.gz"
+    raw_path = shared_dir / "data" / "raw_code" / "dev.jsonl.gz"
+    with gzip.open(ref_path, "rt", encoding="utf-8") as ref, gzip.open(raw_path, "rt", encoding="utf-8") as raw:
+        for ref_line, raw_line in zip(ref, raw, strict=True):
+            r = json.loads(ref_line)
+            if r["program_lang"] in langs and r["doc_type"] in ("code", "data"):
+                x = json.loads(raw_line)
+                yield r, Document(x["content"], filename=r["filename"], ext=r["ext"],
+                                  program_lang=r["program_lang"], doc_type=r["doc_type"], size_bytes=x["size"])
+
+
+def _same(expected: Any, got: Any) -> bool:
+    if got == "missing":
+        return False
+    if expected is None or got is None:
+        return expected is None and got is None
+    return abs(float(expected) - float(got)) <= 1e-6
+
+
+@pytest.fixture(scope="module")
+def agreement(shared_dir: Path) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = {}
+    for r, doc in _dev_documents(shared_dir, {'html'}):
+        got = lang_html.compute(doc)
+        for name, expected in r["signals"].items():
+            if name.startswith("qsc_code_"):
+                continue
+            c = counts.setdefault(name, [0, 0])
+            c[1] += 1
+            c[0] += _same(expected, got.get(name, "missing"))
+    return {k: (a, n) for k, (a, n) in counts.items()}
+
+
+@pytest.mark.parametrize("signal", sorted(FLOORS))
+def test_signal_agrees_with_reference_on_dev(agreement: dict[str, tuple[int, int]], signal: str) -> None:
+    agree, total = agreement[signal]
+    assert total >= 80
+    assert agree / total >= FLOORS[signal], f"{signal}: {agree}/{total}"
+
+
+def test_every_reference_signal_is_computed(agreement: dict[str, tuple[int, int]]) -> None:
+    assert set(agreement) == set(FLOORS)
+
+
+BS4_GET_TEXT = [
+    ("<pre>  \n </pre><p> </p>x&amp;y&foo;z&#150;&#x41;&#0;<br></br>q", "  \n  x&y&fooz\u2013A\x00q"),
+    ("<template><p>hi</p></template>after", "after"),
+    ('<script>var a="<b>";</script>t<style>p{}</style>u', "tu"),
+    ("<![CDATA[cdata text]]>v<!-- c -->w<!DOCTYPE html><?pi?>", "cdata textvw"),
+    ("<div><p>a<span>b</div>c</span>d", "abcd"),
+    ("<br>x<br/>y<p>z</p>", "xyz"),
+    ("<rt>r</rt><rp>p</rp>k", "k"),
+    ("<textarea>\n\n</textarea>", "\n\n"),
+    ("&#9999999999;", "\ufffd"),
+    ('<a href="x>y">l</a>', "l"),
+    ("<table><tr><td>1<td>2</table>", "12"),
+    ("plain\r\ntext", "plain\r\ntext"),
+    ("<p>unclosed <b>bold", "unclosed bold"),
+]
+
+
+@pytest.mark.parametrize(("markup", "text"), BS4_GET_TEXT)
+def test_visible_text_equals_beautifulsoup_get_text(markup: str, text: str) -> None:
+    assert lang_html.visible_text(markup) == text
+
+
+def test_signals_from_visible_text() -> None:
+    src = "<html><body><p>Hello world</p><script>var x;</script></body></html>"
+    out = lang_html.compute(Document(src, filename="i.html", program_lang="html", doc_type="code"))
+    assert out["qsc_codehtml_cate_ast"] == 1.0
+    assert out["qsc_codehtml_num_chars_text"] == 11.0
+    assert out["qsc_codehtml_frac_words_text"] == round(11 / len(src), 8)
+
+
+def test_markup_the_parser_rejects_has_no_tree() -> None:
+    # BeautifulSoup raises ParserRejectedMarkup on this unknown marked section (stdlib AssertionError)
+    out = lang_html.compute(Document("<![foo bar]>x", filename="i.html", program_lang="html", doc_type="code"))
+    assert out == {"qsc_codehtml_cate_ast": 0.0, "qsc_codehtml_frac_words_text": None,
+                   "qsc_codehtml_num_chars_text": None}
