@@ -119,3 +119,13 @@ def test_changed_thresholds_redecide_from_stored_columns_without_recomputing(mon
     assert again[1]["keep"] is False and again[1]["reject_reason"] == "quarantined: binary"
     back = list(redecide(again, FilterConfig()))
     assert [(r["keep"], r["rules_fired"]) for r in back] == [(r["keep"], r["rules_fired"]) for r in rows]
+
+
+def test_natural_language_detection_is_off_by_default_and_routes_chinese_text_to_text_zh():
+    readme = {"repo_name": "o/r", "path": "README_ZH.md", "blob_id": "5" * 40, "size": 300,
+              "content": "# 使用说明\n\n这个库用于解析配置文件，并且支持多种格式。安装以后直接导入即可使用。\n" * 5}  # fmt: skip
+    off = next(filter_records([readme]))
+    on = next(filter_records([readme], FilterConfig(nl_detection=True)))
+    assert (off["lang"], off["scope"]) == ("en", "text-en")
+    assert (on["lang"], on["scope"]) == ("zh", "text-zh")
+    assert on["qsc_doc_frac_chars_alphabet"] is None and off["qsc_doc_frac_chars_alphabet"] is not None
