@@ -129,3 +129,18 @@ def test_natural_language_detection_is_off_by_default_and_routes_chinese_text_to
     assert (off["lang"], off["scope"]) == ("en", "text-en")
     assert (on["lang"], on["scope"]) == ("zh", "text-zh")
     assert on["qsc_doc_frac_chars_alphabet"] is None and off["qsc_doc_frac_chars_alphabet"] is not None
+
+
+def test_corrected_go_var_zero_is_stored_as_a_column_and_used_only_when_asked():
+    body = "".join(
+        f"func F{i}(a int) int {{\n\tif a > {i} {{\n\t\treturn a * {i}\n\t}}\n\treturn a - {i}\n}}\n\n"
+        for i in range(6)
+    )
+    rec = {"repo_name": "o/r", "path": "pkg/calc.go", "blob_id": "6" * 40, "size": len(body),
+           "content": "package calc\n\n" + body}  # fmt: skip
+    row = next(filter_records([rec]))
+    assert row["qsc_codego_cate_var_zero"] == 0.0  # the reference's bug: never fires
+    assert row["qsc_codego_cate_var_zero_corrected"] == 1.0  # no var / const / := anywhere
+    fixed = next(redecide([row], FilterConfig(corrected_rules=True)))
+    assert "qsc_codego_cate_var_zero" in fixed["rules_fired"] and fixed["keep"] is False
+    assert "qsc_codego_cate_var_zero" not in row["rules_fired"]

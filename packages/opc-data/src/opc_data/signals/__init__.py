@@ -11,6 +11,9 @@ Which families a document gets is the reference's ``ComputeCodeQualitySignal.com
 * ``text`` documents: the natural-language signals (``text.py``);
 * ``unknown`` / ``excluded`` documents: nothing (they are dropped without signals).
 
+Go and C# documents also get ``qsc_codego_cate_var_zero_corrected`` / ``qsc_codecsharp_cate_var_zero_corrected``
+(the intended value of the reference's always-0 signal), read only by the corrected-rules option.
+
 Values are floats, ints or None (undefined for this document, e.g. a ratio over zero lines); names are
 the reference's. A language module that raises is reported in ``errors`` and its signals are missing
 (the filter then skips their rules, as the reference does when a signal group fails).
@@ -26,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from opc_data.document import Document
+from opc_data.rules import CORRECTED_SIGNALS
 from opc_data.signals import general_code, text
 
 __all__ = ["compute_signals", "compute_signals_with_errors", "LANG_MODULES", "as_document"]
@@ -43,6 +47,10 @@ LANG_MODULES: dict[str, str] = {
     "java": "lang_java",
     "javascript": "lang_javascript",
 }
+
+# Reference signals that are always 0 by a bug (list compared with 0); their modules compute the
+# intended value with ``compute(doc, corrected=True)``, stored as ``<name>_corrected``.
+_CORRECTABLE: dict[str, str] = {"go": "qsc_codego_cate_var_zero", "csharp": "qsc_codecsharp_cate_var_zero"}
 
 _loaded: dict[str, ModuleType | None] = {}
 
@@ -90,6 +98,9 @@ def compute_signals_with_errors(
         if mod is not None:
             try:
                 out.update(mod.compute(doc))
+                fixable = _CORRECTABLE.get(doc.program_lang)
+                if fixable is not None:  # also store the corrected value (a column; the rule option reads it)
+                    out[CORRECTED_SIGNALS[fixable]] = mod.compute(doc, corrected=True)[fixable]
             except Exception as e:  # noqa: BLE001
                 errors[LANG_MODULES[doc.program_lang]] = f"{type(e).__name__}: {e}"
     elif doc.doc_type == "text":
