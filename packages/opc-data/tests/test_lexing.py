@@ -2,7 +2,8 @@
 
 Expected (code, comment) pairs were produced by Pygments 2.18.0 (the version the reference run used) on
 the crafted sources below: comment markers inside strings, nested-looking and unterminated comments,
-raw strings, template literals, regex literals, preprocessor lines, docstrings. Heredocs do not occur
+raw strings, template literals, regex literals, preprocessor lines, docstrings; TypeScript, Rust, SQL
+and JSON are scanned too, for the general code signals. Heredocs do not occur
 in the scanned languages (shell, Ruby and Perl fall back to Pygments in ``opc_data.document``).
 """
 
@@ -59,6 +60,20 @@ CASES = [
     ('html_style_comment_is_code', 'html', '<style>/* css */ p {}</style>\n', '', '<style>/* css */ p {}</style>\n'),
     ('html_script_without_close', 'html', '<script>var a; // j\n<p>x</p><!-- c -->\n', '// j<!-- c -->', '<script>var a; \n<p>x</p>\n'),
     ('html_cdata_and_pi', 'html', '<![CDATA[ <!-- no --> ]]><?php // no ?>\n', '', '<![CDATA[ <!-- no --> ]]><?php // no ?>\n'),
+    ('ts_type_annotation_then_division', 'typescript', 'let a: number = b / 2; // c\nfunction f(x: string) { return x; }\n', '// c', 'let a: number = b / 2; \nfunction f(x: string) { return x; }\n'),
+    ('ts_private_keyword_regex', 'typescript', 'class A { private r = /\\/\\//; } // c\n', '// c', 'class A { private r = /\\/\\//; } \n'),
+    ('ts_template_field_comment', 'typescript', 'const s = `a ${ b /* c */ } // not`;\n', '/* c */', 'const s = `a ${ b  } // not`;\n'),
+    ('rust_nested_block_comment', 'rust', 'let a = 1; /* outer /* inner */ still */ let b = 2;\n', '/* outer /* inner */ still */', 'let a = 1;  let b = 2;\n'),
+    ('rust_doc_comments', 'rust', '/// doc\n//! inner\nfn f() {} // c\n', '/// doc\n//! inner\n// c\n', 'fn f() {} '),
+    ('rust_raw_string', 'rust', 'let s = r#"// no "quote" /* no */"#; // yes\n', '// yes\n', 'let s = r#"// no "quote" /* no */"#; '),
+    ('rust_attribute_with_slashes', 'rust', '#[doc = "//"]\n#[cfg(x)] // c\nfn g() {}\n', '// c\n', '#[doc = "//"]\n#[cfg(x)] fn g() {}\n'),
+    ('rust_lifetime_and_char', 'rust', "fn f<'a>(x: &'a str) -> char { '/' } // c\n", '// c\n', "fn f<'a>(x: &'a str) -> char { '/' } "),
+    ('sql_line_and_nested_block', 'sql', "SELECT 1; -- one\n/* a /* b */ c */ SELECT 'x -- no';\n", '-- one\n/* a /* b */ c */', "SELECT 1;  SELECT 'x -- no';\n"),
+    ('sql_doubled_quotes', 'sql', "SELECT 'it''s -- no'; -- yes\n", '-- yes\n', "SELECT 'it''s -- no'; "),
+    ('sql_unterminated_string_with_pairs', 'sql', "SELECT 'a''b -- c\n", '-- c\n', "SELECT 'a''b "),
+    ('json_urls_in_strings', 'json', '{"url": "http://x/*y*/", "a": 1} // c\n', '// c', '{"url": "http://x/*y*/", "a": 1} \n'),
+    ('json_unicode_escape_quirk', 'json', '{"a": "\\u" // no\n}\n', '', '{"a": "\\u" // no\n}\n'),
+    ('json_unterminated_block', 'json', '{"a": 1} /* open\n', '', '{"a": 1} /* open\n'),
 ]
 
 
@@ -85,7 +100,7 @@ def test_spans_are_sorted_disjoint_and_rebuild_the_text() -> None:
 
 
 def test_unscanned_language_returns_none_so_caller_falls_back() -> None:
-    assert split_code_comment("# a\n", "ruby") is None
+    assert split_code_comment("# a\n", "ruby") is None  # no scanner: Pygments fallback
     assert comment_spans("# a\n", "ruby") is None
     assert {"python", "c", "cpp", "csharp", "java", "go", "javascript", "html"} <= SCANNED_LANGUAGES
 

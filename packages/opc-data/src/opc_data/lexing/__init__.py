@@ -37,9 +37,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from opc_data.lexing.clike import c_spans, cpp_spans, csharp_spans, go_spans, java_spans
-from opc_data.lexing.javascript import javascript_spans
+from opc_data.lexing.javascript import javascript_spans, typescript_spans
+from opc_data.lexing.json_data import json_spans
 from opc_data.lexing.markup import html_spans
 from opc_data.lexing.python import python_spans
+from opc_data.lexing.rust import rust_spans
+from opc_data.lexing.sql import sql_spans
 
 __all__ = ["split_code_comment", "comment_spans", "preprocess", "SCANNED_LANGUAGES", "join_spans"]
 
@@ -54,6 +57,11 @@ _SCANNERS: dict[str, Callable[[str], Spans]] = {
     "go": go_spans,
     "javascript": javascript_spans,
     "html": html_spans,
+    # languages without language-specific rules, scanned for the general code signals
+    "typescript": typescript_spans,
+    "rust": rust_spans,
+    "sql": sql_spans,
+    "json": json_spans,
 }
 
 SCANNED_LANGUAGES = frozenset(_SCANNERS)

@@ -20,7 +20,7 @@ import re
 
 from opc_data.lexing.lookahead import Lookahead
 
-__all__ = ["javascript_spans", "REGEX_PUSH_WORDS"]
+__all__ = ["javascript_spans", "typescript_spans", "REGEX_PUSH_WORDS"]
 
 Spans = list[tuple[int, int]]
 
@@ -30,6 +30,9 @@ REGEX_PUSH_WORDS = frozenset(
     "else throw try catch finally yield await async this of static export import debugger extends super "
     "var let const with function class".split()
 )
+# TypeScriptLexer adds these in front of the JavaScript rules.
+TS_PUSH_WORDS = frozenset("abstract implements private protected public readonly enum interface override".split())
+_ANNOTATION_HEAD = re.compile(r"[\w?.$]\s*:\s*$")
 _PUSH_CHARS = frozenset("{([;,+-~?:<>=!*%&|^/")
 _OPERATOR_CHARS = frozenset("<>=!+-*%&|^/")
 
@@ -47,7 +50,7 @@ def _is_ident_char(c: str) -> bool:
     return c.isalnum() or c == "_" or c == "$"
 
 
-def _allows_regex(text: str, start: int, end: int, prev: bool) -> bool:
+def _allows_regex(text: str, start: int, end: int, prev: bool, ts: bool = False) -> bool:
     """Regex state after the code segment ``text[start:end]`` given the state before it."""
     j = end - 1
     while j >= start and text[j] in _WS:
@@ -65,11 +68,24 @@ def _allows_regex(text: str, start: int, end: int, prev: bool) -> bool:
         while k > 0 and _is_ident_char(text[k - 1]):
             k -= 1
         # a number glued to a word ("2typeof") is two tokens for Pygments: strip the digits
-        return text[k : j + 1].lstrip("0123456789") in REGEX_PUSH_WORDS
+        word = text[k : j + 1].lstrip("0123456789")
+        if ts:
+            # TypeScript's `name: type` rule swallows the word after a colon (no regex state after it)
+            if _ANNOTATION_HEAD.search(text, max(0, k - 200), k):
+                return False
+            if word in TS_PUSH_WORDS:
+                return True
+        return word in REGEX_PUSH_WORDS
     return False
 
 
-def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
+def typescript_spans(text: str) -> Spans:
+    """Comment spans of preprocessed TypeScript (Pygments' TypeScriptLexer: the JavaScript lexer plus a
+    few regex-state keywords and a ``name: type`` rule after which ``/`` is a division)."""
+    return javascript_spans(text, typescript=True)
+
+
+def javascript_spans(text: str, start: int = 0, end: int | None = None, *, typescript: bool = False) -> Spans:
     """Comment spans (half-open) of preprocessed JavaScript ``text[start:end]`` (absolute offsets)."""
     spans: Spans = []
     n = len(text) if end is None else end
@@ -89,7 +105,7 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
         s = m.start()
         k = m.lastgroup
         at_line_start = s == start or text[s - 1] == "\n"
-        allow = _allows_regex(text, pos, s, allow)
+        allow = _allows_regex(text, pos, s, allow, typescript)
         if k == "lc":
             e = text.find("\n", s, n)
             e = n if e < 0 else e
@@ -121,15 +137,12 @@ def javascript_spans(text: str, start: int = 0, end: int | None = None) -> Spans
             dead[k] = r is None
             pos = r.end() if r else s + 1
             allow = False
-        elif k == "bt":
+        else:  # '`' opening a template, or '}' closing a ${ } field: (back) into a template body
+            if k == "close":
+                depth -= 1
             pos, opened = _template(text, s + 1, n)
             depth += opened
-            allow = opened > 0  # '${' : a fresh expression
-        else:  # '}' closing a ${ } field: back into the template body
-            depth -= 1
-            pos, opened = _template(text, s + 1, n)
-            depth += opened
-            allow = opened > 0
+            allow = False  # '${' enters Pygments' root state, not its regex state
     return spans
 
 

@@ -1,0 +1,106 @@
+"""Comment spans of Rust source as Pygments' RustLexer (2.18) classifies them.
+
+Comments: ``//`` (and the doc forms ``///``, ``//!``) through the end of the line *including* the
+newline; block comments ``/* */`` (and doc ``/** */``, ``/*! */``) which nest and, unterminated, run to
+the end of the file. Skipped as code: strings (``"..."`` and ``b"..."``, may span lines, unterminated
+ones run to the end), raw strings ``r#"..."#``, character literals (a ``'`` that does not close one is
+a lifetime), attributes ``#[...]`` / ``#![...]`` (nested brackets and strings; a ``//`` inside an
+attribute is attribute text), and a ``#!`` first line that is not an attribute.
+
+What it does NOT do: tokenize Rust, or treat macros specially (as Pygments does not).
+"""
+
+from __future__ import annotations
+
+import re
+
+from opc_data.lexing.lookahead import Lookahead
+
+__all__ = ["rust_spans"]
+
+Spans = list[tuple[int, int]]
+
+_EVENT = re.compile(
+    r"(?P<lc>//)|(?P<bc>/\*)|(?P<raw>(?<![\w])b?r(?P<hashes>#*)\")|(?P<str>(?:(?<![\w])b)?\")|(?P<chr>(?:(?<![\w])b)?')"
+    r"|(?P<attr>\#!?\[)"
+)
+_STRING = re.compile(r'(?s)"(?:[^"\\]|\\.)*"')
+_CHAR = re.compile(r"""'(?:\\['"\\nrt]|\\x[0-7][0-9a-fA-F]|\\0|\\u\{[0-9a-fA-F]{1,6}\}|.)'""")
+_BYTE_CHAR = re.compile(r"""b'(?:\\['"\\nrt]|\\x[0-9a-fA-F]{2}|\\0|\\u\{[0-9a-fA-F]{1,6}\}|.)'""")
+_BLOCK_EVENT = re.compile(r"/\*|\*/")
+_ATTR_EVENT = re.compile(r'[\[\]"]')
+
+
+def _block_end(text: str, pos: int) -> int:
+    """End of a (nesting) block comment whose opening ``/*`` ends at ``pos``."""
+    depth = 1
+    n = len(text)
+    while depth:
+        m = _BLOCK_EVENT.search(text, pos)
+        if m is None:
+            return n
+        depth += 1 if m.group() == "/*" else -1
+        pos = m.end()
+    return pos
+
+
+def _attribute_end(text: str, pos: int) -> int:
+    """End of an attribute whose opening bracket ends at ``pos`` (nested brackets, strings skipped)."""
+    depth = 1
+    n = len(text)
+    while depth:
+        m = _ATTR_EVENT.search(text, pos)
+        if m is None:
+            return n
+        c = m.group()
+        if c == '"':
+            s = _STRING.match(text, m.start())
+            if s is None:
+                return n
+            pos = s.end()
+            continue
+        depth += 1 if c == "[" else -1
+        pos = m.end()
+    return pos
+
+
+def rust_spans(text: str) -> Spans:
+    """Comment spans (half-open) of preprocessed Rust source ``text``."""
+    spans: Spans = []
+    n = len(text)
+    la = Lookahead(text)
+    pos = 0
+    if text.startswith("#!") and not text.startswith("#![") and not text.startswith(("#!\r", "#!\n")):
+        pos = text.find("\n")  # Comment.Preproc: code
+        pos = n if pos < 0 else pos
+    while pos < n:
+        m = _EVENT.search(text, pos)
+        if m is None:
+            break
+        k = m.lastgroup
+        s = m.start()
+        if k == "lc":
+            e = text.find("\n", s)
+            end = n if e < 0 else e + 1
+            spans.append((s, end))
+            pos = end
+        elif k == "bc":
+            end = _block_end(text, m.end())
+            spans.append((s, end))
+            pos = end
+        elif k == "raw":
+            close = la.find('"' + m.group("hashes"), m.end())
+            if close < 0:  # not a raw string: the letters are an identifier, '#'/'"' follow
+                pos = s + (2 if text[s] == "b" else 1)
+            else:
+                pos = close + 1 + len(m.group("hashes"))
+        elif k == "str":
+            q = m.end() - 1
+            e = _STRING.match(text, q)
+            pos = e.end() if e else n
+        elif k == "chr":
+            e = (_BYTE_CHAR if text[s] == "b" else _CHAR).match(text, s)
+            pos = e.end() if e else m.end()  # a lifetime tick
+        else:
+            pos = _attribute_end(text, m.end())
+    return spans
