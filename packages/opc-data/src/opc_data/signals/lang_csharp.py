@@ -61,16 +61,23 @@ def compute(doc: Document, *, corrected: bool = False) -> dict[str, Any]:
     """The four ``qsc_codecsharp_*`` signals. ``corrected=True``: ``cate_var_zero`` as intended."""
     if doc.program_lang != "csharp":
         return {}
+    cached = doc.cache.get("lang_csharp")
+    if cached is None:
+        cached = doc.cache["lang_csharp"] = _compute(doc)
+    out = dict(cached)
+    if corrected:  # the intended definition: no declaration found by the reference's regex
+        out["qsc_codecsharp_cate_var_zero"] = float(_VARIABLE.search(doc.code_content) is None)
+    return out
+
+
+def _compute(doc: Document) -> dict[str, Any]:
     code = doc.code_content
     lines = doc.code_lines
     total = len(lines)
     out: dict[str, Any] = {}
     n_functions = len(_FUNCTION.findall(code)) if total else 0
     out["qsc_codecsharp_frac_lines_func_ratio"] = _frac(n_functions, total) if total else None
-    if corrected:
-        out["qsc_codecsharp_cate_var_zero"] = float(_VARIABLE.search(code) is None)
-    else:
-        out["qsc_codecsharp_cate_var_zero"] = 0.0  # list == 0 is never true in the reference
+    out["qsc_codecsharp_cate_var_zero"] = 0.0  # the reference compares a list with 0: never true
     if total:
         count = (
             n_functions
