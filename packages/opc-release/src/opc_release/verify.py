@@ -100,6 +100,9 @@ def _verify_local(root: Path, reference_uri: str | None, new_tokens: int, tolera
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the report is the output; no loading bars in logs
 
     from opc_train.chat_template import render_chat
 
