@@ -156,3 +156,19 @@ def test_shards_of_another_tokenizer_are_refused(tokenized, corpus_texts, tmp_pa
     with pytest.raises(OpcError, match="tokenizer_hash"):
         open_token_data(ctx.output_uri, expect=TokenFingerprint.of_tokenizer(other))
     assert data.fingerprint.vocab_size == 1024
+
+
+def test_output_on_s3_matches_local_and_loads_through_the_cache(tokenized, data_uri, tmp_path, s3_bucket):
+    import dataclasses
+
+    from opc_train.data_loader import TokenBatchLoader
+
+    local_ctx, _ = tokenized
+    ctx = dataclasses.replace(_ctx(tmp_path, data_uri), output_uri=f"{s3_bucket}/tokenize/k")
+    STAGE.run(TokenizeConfig(**TINY), ctx)
+    for rel in ("tokens_meta.json", "train/part-00000.bin", "val/index.json", "tokenizer/tokenizer.json"):
+        assert storage.read_bytes(f"{ctx.output_uri}/{rel}") == storage.read_bytes(storage.join(local_ctx.output_uri, rel))
+    data = open_token_data(ctx.output_uri, cache_dir=tmp_path / "cache")
+    assert data.train.n_tokens == open_token_data(local_ctx.output_uri).train.n_tokens
+    x, y = TokenBatchLoader(data.train, seq_len=32, batch_size=4, seed=0).next_batch()
+    assert x.shape == (4, 32)
