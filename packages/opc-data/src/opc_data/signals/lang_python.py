@@ -55,11 +55,31 @@ def parse(doc: Document) -> ast.Module | None:
     return doc.cache["python_ast"]
 
 
-def _counts(tree: ast.Module) -> dict[str, int]:
-    """One walk for every AST count the signals need."""
-    functions = simple_functions = classes = 0
+def _statements(tree: ast.Module) -> list[ast.stmt]:
+    """Every statement of the module, at any depth. Function, class, assignment and ``for`` nodes are
+    statements and statements never occur inside expressions, so walking statement lists only visits
+    every node the reference's visitors count, at a fraction of a full ``ast.walk``."""
+    out: list[ast.stmt] = []
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for attr in ("body", "orelse", "finalbody"):
+            sub = getattr(node, attr, None)
+            if type(sub) is list:
+                stack.extend(sub)
+        for handler in getattr(node, "handlers", ()):  # try / try*
+            stack.extend(handler.body)
+        for case in getattr(node, "cases", ()):  # match
+            stack.extend(case.body)
+    return out
+
+
+def _counts(tree: ast.Module) -> dict[str, Any]:
+    """One pass over the statements for every AST count the signals need."""
+    functions = simple_functions = classes = class_members = 0
     has_variable = False
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         t = type(node)
         if t is ast.FunctionDef:
             functions += 1
@@ -75,30 +95,32 @@ def _counts(tree: ast.Module) -> dict[str, int]:
         elif t is ast.For:
             if isinstance(node.target, ast.Name):
                 has_variable = True
+    # class members: direct (Ann)Assign to bare names in classes not nested in another class
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.ClassDef:
+            for item in node.body:
+                if type(item) is ast.Assign:
+                    class_members += sum(1 for x in item.targets if isinstance(x, ast.Name))
+                elif type(item) is ast.AnnAssign and isinstance(item.target, ast.Name):
+                    class_members += 1
+            continue  # the reference's visitor does not descend into a class
+        for attr in ("body", "orelse", "finalbody"):
+            sub = getattr(node, attr, None)
+            if type(sub) is list:
+                stack.extend(sub)
+        for handler in getattr(node, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(node, "cases", ()):
+            stack.extend(case.body)
     return {
         "functions": functions,
         "simple_functions": simple_functions,
         "classes": classes,
         "has_variable": has_variable,
-        "class_members": _class_members(tree),
+        "class_members": class_members,
     }
-
-
-def _class_members(tree: ast.Module) -> int:
-    """Bare-name (Ann)Assign targets directly in the body of classes with no enclosing class."""
-    count = 0
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.Assign):
-                    count += sum(1 for x in item.targets if isinstance(x, ast.Name))
-                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    count += 1
-            continue  # the reference's visitor does not descend into a class
-        stack.extend(ast.iter_child_nodes(node))
-    return count
 
 
 def _frac(count: int, total: int) -> float:
