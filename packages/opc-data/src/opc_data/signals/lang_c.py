@@ -6,7 +6,8 @@
 
 C and C++ share every definition; only the signal prefix and the print test differ (``printf`` for C,
 ``cout`` or ``printf`` for C++). The regexes are the reference's, run with the stdlib ``re`` engine
-(same matches on these patterns); ``cate_var_zero`` only needs to know whether one declaration exists,
+(same matches on these patterns; the function pattern gets a look-ahead that only rejects start
+positions which cannot match, and a possessive parameter list, for speed); ``cate_var_zero`` only needs to know whether one declaration exists,
 so it stops at the first match instead of listing them all.
 
 What it does NOT do: parse C (a regex "function" is any ``words name(args)``, including calls after a
@@ -38,9 +39,10 @@ SIGNALS_C = tuple(f"qsc_codec_{s}" for s in _SUFFIXES)
 SIGNALS_CPP = tuple(f"qsc_codecpp_{s}" for s in _SUFFIXES)
 
 _FUNCTION = re.compile(
-    r"\b((?:[a-zA-Z_]\w*\s*(?:\*+)?\s+)+"  # return type words (pointers, qualifiers)
+    r"\b(?=[\w\s*]*\()"  # (speed) a match is words, spaces and '*' up to its '(': skip other starts
+    r"((?:[a-zA-Z_]\w*\s*(?:\*+)?\s+)+"  # return type words (pointers, qualifiers)
     r"(?:\*?\s*[a-zA-Z_]\w*)"  # name
-    r"\((?:[^)]*)\)\s*)"  # parameter list
+    r"\((?:[^)]*+)\)\s*)"  # parameter list
 )
 _INCLUDE = re.compile(r'^\s*#\s*include\s+["<][^">]+[">]', re.MULTILINE)
 _CLASS = re.compile(r"^\s*class\s+\w+\s*(:[^{]*)?\{", re.MULTILINE)

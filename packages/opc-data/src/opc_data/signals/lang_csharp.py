@@ -31,7 +31,8 @@ SIGNALS = (
 )
 
 _FUNCTION = re.compile(
-    r"^\s*"
+    r"^(?=[\w\s<>]*\()"  # (speed) only words, spaces and <> can precede the '(' of a match
+    r"\s*"
     r"((?:(?:public|protected|private|internal)\s+)?"
     r"(?:(?:static|virtual|override|abstract|async)\s+)?"
     r"(?:(?!\s*(?:public|private|protected|if|else)\s*)(?:<\w+>)?\s*\w+\s+)"

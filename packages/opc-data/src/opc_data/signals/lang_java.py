@@ -38,7 +38,8 @@ SIGNALS = (
 )
 
 _FUNCTION = re.compile(
-    r"^\s*"
+    r"^(?=[\w\s<>]*\()"  # (speed) only words, spaces and <> can precede the '(' of a match
+    r"\s*"
     r"((?:(?:public|protected|private|static)\s+)*"
     r"(?:(?!\s*(?:public|private|protected|else|if)\s*)(?:<\w+>)?\s*\w+\s+)"
     r"(?:\w+\s*)"
