@@ -32,14 +32,17 @@ def test_humaneval_canonical_solutions_all_pass():
     assert summary["n_tasks"] == 164 and summary["pass@1"] == 1.0
 
 
-@pytest.mark.parametrize("filename", ["mbpp.jsonl.gz", "mbpp_sanitized.jsonl.gz"])
-def test_mbpp_canonical_failures_are_only_known_quirks(eval_data, filename):
+@pytest.mark.parametrize(("filename", "every"), [("mbpp.jsonl.gz", 4), ("mbpp_sanitized.jsonl.gz", 2)])
+def test_mbpp_canonical_failures_are_only_known_quirks(eval_data, filename, every):
+    # a strided subset keeps make test fast; the README gives the full-set numbers and the command
     bench = get_benchmark("mbpp")
     tasks = bench.load(str(eval_data / filename))
-    results, summary = _canonical(bench, tasks)
+    known = KNOWN_CANONICAL_FAILURES["mbpp"]
+    subset = [t for i, t in enumerate(tasks) if i % every == 0 or t.task_id in known]
+    results, summary = _canonical(bench, subset)
     failed = {r.task_id for r in results if not r.passed}
-    assert failed <= set(KNOWN_CANONICAL_FAILURES["mbpp"]), failed
-    assert summary["pass@1"] >= (len(tasks) - len(KNOWN_CANONICAL_FAILURES["mbpp"])) / len(tasks)
+    assert failed <= set(known), failed
+    assert summary["pass@1"] >= (len(subset) - len(known)) / len(subset)
 
 
 def test_mbppplus_canonical_solutions_pass_on_base_and_plus_inputs(eval_data):

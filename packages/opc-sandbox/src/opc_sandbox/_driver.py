@@ -153,7 +153,11 @@ def main() -> None:
     if spec["uid"] is not None:
         _drop_privileges(spec["uid"], spec["gid"])
     os.chdir(spec["workdir"])
-    sys.path[:0] = [spec["workdir"]]
+    sys.path[:] = [spec["workdir"], *spec["sys_path"]]
+    import site  # started with -S: the usual path comes from the spec; give back exit/quit/help
+
+    site.setquit()
+    site.sethelper()
     sys.argv = [spec["program"]]
     del chunks, spec_fd
     try:
