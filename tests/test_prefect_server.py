@@ -2,7 +2,8 @@
 retrain on the recipe's cron), `reproduce` is triggered through the API (what the UI's Run button does)
 and completes; the server and the serving process are stopped by PID.
 
-Uses the micro ``words``/``totals`` recipe (root conftest) so the test measures Prefect, not training.
+Uses the micro recipe cut to its data stage (a few seconds of real work) so the test measures Prefect,
+not training. The deployments run flow runs in subprocesses, so only installed stages can be used here.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ async def deployments():
     async with get_client() as client:
         found = client.read_deployments()
         found = [d async for d in found] if hasattr(found, "__aiter__") else await found
-        return sorted([f"{(await client.read_flow(d.flow_id)).name}/{d.name}" + (" scheduled" if d.schedules else "")
+        return sorted([f"{(await client.read_flow(d.flow_id)).name}/{d.name}" + (f" cron={d.schedules[0].schedule.cron}" if d.schedules else "")
                        for d in found])
 
 print("DEPLOYMENTS " + json.dumps(anyio.run(deployments)), flush=True)
@@ -65,8 +66,15 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def test_server_deployments_and_api_triggered_reproduce(tmp_path, toy_recipe):
-    recipe = toy_recipe()
+def test_server_deployments_and_api_triggered_reproduce(tmp_path):
+    import yaml
+
+    from opc_core.recipe import load_recipe
+
+    micro = yaml.safe_load((REPO / "tests" / "recipes" / "micro.yaml").read_text())
+    micro.update(workdir=str(tmp_path / "work"), pipeline=["data"], schedule={"retrain_cron": "17 4 * * 1"})
+    (tmp_path / "micro-data.yaml").write_text(yaml.safe_dump(micro))
+    recipe = load_recipe(tmp_path / "micro-data.yaml")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -80,10 +88,9 @@ def test_server_deployments_and_api_triggered_reproduce(tmp_path, toy_recipe):
     serving = None
     try:
         _wait_http(f"{api}/health", 120, server)
-        client_env = {**env, "PREFECT_API_URL": api, "PYTHONPATH": str(REPO)}
-        # the serving process registers the micro stages (root conftest) and serves every deployment
-        serve = f"import conftest; from flows.deployments import main; main(['--recipe', {recipe.source!r}])"
-        serving = subprocess.Popen([sys.executable, "-c", serve], env=client_env, cwd=REPO,
+        client_env = {**env, "PREFECT_API_URL": api}
+        serving = subprocess.Popen([sys.executable, "-m", "flows.deployments", "--recipe", recipe.source],
+                                   env=client_env, cwd=REPO,
                                    stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT,
                                    start_new_session=True)
         deadline = time.time() + 120
@@ -97,11 +104,10 @@ def test_server_deployments_and_api_triggered_reproduce(tmp_path, toy_recipe):
             time.sleep(2)  # deployments not registered yet
         assert "STATE COMPLETED" in out, out + (logs / "serve.log").read_text()[-3000:]
         deployments = json.loads(out.split("DEPLOYMENTS ", 1)[1].splitlines()[0])
-        assert {"reproduce/reproduce", "retrain/retrain scheduled", "stage/words",
-                "stage/totals"} <= set(deployments)
+        assert {"reproduce/reproduce", "retrain/retrain cron=17 4 * * 1", "stage/data"} <= set(deployments)
         status = json.loads(subprocess.run([sys.executable, "-m", "opc_core.cli", "status", "--json", "--workdir",
                                             recipe.workdir], capture_output=True, text=True, check=True).stdout)
-        assert {(e["stage"], e["complete"]) for e in status} == {("words", True), ("totals", True)}
+        assert {(e["stage"], e["complete"]) for e in status} == {("data", True)}
     finally:
         if serving is not None:
             _stop(serving)

@@ -27,7 +27,10 @@ def summary_table(outcomes: list[StageOutcome]) -> Table:
 
 
 def print_summary(outcomes: list[StageOutcome], console: Console | None = None) -> None:
-    console = console or Console(stderr=True)
+    if console is None:
+        console = Console(stderr=True)
+        if not console.is_terminal:  # logs and CI: wide enough that URIs and counts stay on one line
+            console = Console(stderr=True, width=200)
     console.print(summary_table(outcomes))
     if outcomes and all(o.cached for o in outcomes):
         console.print("[green]all stages were cache hits: nothing recomputed[/green]")
