@@ -9,9 +9,10 @@ token "comment" when its type is exactly Comment.Single, Comment.Multiline, Comm
 Comment.Special or String.Doc; everything else is "code". ``code_raw_content`` is the concatenation of
 the code tokens, ``comment_raw_content`` that of the comment tokens. Pygments is a general highlighter
 (regex state machines, one Python generator step per token) and costs more than all the other signals
-together. This package replaces it, for the languages that carry language-specific rules, with one
-linear scanner per language that reproduces the *Pygments classification* (not the language's real
-grammar): each scanner jumps between the few characters that can open a comment or a string with one
+together. This package replaces it, for the languages that carry language-specific rules (python, c,
+cpp, csharp, java, go, javascript, html) and for frequent others (typescript, rust, sql, json), with
+one linear scanner per language that reproduces the *Pygments 2.18 classification* (the version the
+reference run used; not the language's real grammar): each scanner jumps between the few characters that can open a comment or a string with one
 compiled regex search, and knows the quirks of the Pygments lexer it stands for (for example: the C
 lexer's ``//`` comment swallows its newline and a ``#include`` line's trailing text is a comment; the
 Python lexer calls any triple-quoted string that starts a line a docstring; in the Java lexer an
@@ -28,7 +29,7 @@ Public API
     SCANNED_LANGUAGES: frozenset of program_lang values with a scanner
 
 What it does NOT do: parse (no AST, no validity check), lex languages without a scanner (the caller
-falls back to Pygments, see ``opc_data.document``), or strip comments for any other purpose than the
+falls back to Pygments, see ``opc_data.document``; Ruby and YAML are the costly ones left), or strip comments for any other purpose than the
 reference's signals (it is not a minifier: Pygments quirks are kept on purpose).
 """
 
