@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from opc_release.checksums import parse_sums
+from opc_release.verify import verify_release
 
 
 def test_stage_writes_a_complete_verified_hf_directory(released):
@@ -43,6 +44,30 @@ def test_opc_release_verify_passes_then_detects_tampering(released, tmp_path):
     config = json.loads((tampered / "generation_config.json").read_text())
     config["do_sample"] = True
     (tampered / "generation_config.json").write_text(json.dumps(config))
-    bad = _opc_verify(str(tampered))
-    assert bad.returncode == 1
-    assert "FAIL  checksums: generation_config.json: checksum mismatch" in bad.stdout
+    from typer.testing import CliRunner
+
+    from opc_release.cli import app
+
+    bad = CliRunner().invoke(app, ["verify", str(tampered)])  # in-process: one interpreter start is enough
+    assert bad.exit_code == 1
+    assert "FAIL  checksums: generation_config.json: checksum mismatch" in bad.output
+    assert "PASS  logits:" in bad.output, "the other checks still run and are reported"
+
+
+def test_stage_output_on_s3_holds_the_same_release(released, upstream, s3_bucket, monkeypatch):
+    import dataclasses
+
+    from opc_core import storage
+    from opc_release.stage import STAGE, ReleaseConfig
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    local_ctx, _, model_dir = released
+    key = "5353535353535353"
+    ctx = dataclasses.replace(upstream.ctx(key=key), output_uri=f"{s3_bucket}/release/{key}")
+    result = STAGE.run(ReleaseConfig(), ctx)
+    assert result.artifact == "model" and result.metrics["verify"]["logits"]
+    remote = f"{ctx.output_uri}/model"
+    for name in ("model.safetensors", "tokenizer.json", "config.json", "attribution.json"):
+        assert storage.read_bytes(f"{remote}/{name}") == (model_dir / name).read_bytes(), name
+    assert f"release key `{key}`" in storage.read_text(f"{remote}/README.md")
+    assert verify_release(remote).ok
