@@ -15,7 +15,6 @@ import pytest
 def spark():
     """A SparkSession local[2] bound to 127.0.0.1, shared by every Spark test, stopped at the end."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", os.path.realpath(os.sys.executable))
     from opc_data.spark_engine import spark_session
 
     session = spark_session("local[2]", {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"})

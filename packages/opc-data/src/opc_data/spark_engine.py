@@ -1,0 +1,231 @@
+"""The Spark engine of the ``data`` stage: the same per-record functions as the local engine, as Spark jobs.
+
+    phase A  read          (driver)  local_engine.write_input_shards: ingest -> prepare_record -> _work/input/
+    phase B  dedup         (Spark)   input shards ──mapInPandas──▶ digest, keep-rank columns, 16 LSH band keys
+                                     exact:  Window(partitionBy digest, orderBy rank) -> keeper = row 1
+                                     fuzzy:  posexplode(band keys) -> groupBy(band, key) -> buckets of 2+
+                                             -> shingle sets of bucketed units (mapInPandas)
+                                     (driver) fuzzy_dedup.resolve over the buckets only (the greedy keep
+                                             rule, verified Jaccard) -> removed units -> decisions
+    phase C  shards        (Spark)   one task per input shard: local_engine.shard_task (transforms, rules,
+                                     sampling, decontamination), writing kept/ rejected/ ... part-N
+    phase D  merge         (driver)  local_engine.finish: funnel, attribution, report
+
+The kept set equals the local engine's (test_engine_parity): exact groups, band keys, buckets and
+the resolution are the same functions on the same values; only where they run differs. Outputs
+must be on storage every executor can reach (a local path in ``local[*]``, ``s3://`` on a cluster).
+Resume works as locally: phase markers and per-shard markers under ``_work/``.
+
+What it does NOT do: read the raw sources in parallel (phase A streams on the driver; a gap for
+very large dumps), or hold anything but bucket members, their ranks and shingle sets on the driver.
+``pyspark`` is imported only here, and only when the engine runs (extra ``opc-data[spark]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from opc_core import storage
+from opc_core.stage import StageContext
+from opc_data.config import DataConfig
+
+log = logging.getLogger("opc.data.spark")
+
+_FEATURES = ("_idx long, digest string, r0 int, r1 double, r2 int, r3 double, repo_name string, path string, "
+             "band_keys array<bigint>")
+
+
+def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None):
+    """A SparkSession (the active one if any); workers run this interpreter."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        from opc_core.errors import OpcError
+
+        raise OpcError("the Spark engine needs pyspark", hint="pip install 'opc-data[spark]'") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.master(master).appName("opc-data")
+    for key, value in {"spark.sql.execution.arrow.pyspark.enabled": "true", **(conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _features(batches, dedup_json: str):
+    """Per partition: exact key, keep-rank columns and LSH band keys of each eligible record."""
+    import pandas as pd
+
+    from opc_data.dedup import DedupConfig, record_band_keys
+    from opc_data.exact_dedup import exact_key, keep_rank
+
+    cfg = DedupConfig.model_validate_json(dedup_json)
+    columns = ["_idx", "digest", "r0", "r1", "r2", "r3", "repo_name", "path", "band_keys"]
+    for pdf in batches:
+        out = []
+        for rec in pdf.to_dict("records"):
+            rec = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
+            idx = int(rec["_idx"])
+            digest = exact_key(rec, idx).hex()
+            rank = keep_rank(rec, digest)
+            keys = record_band_keys(rec, cfg) if cfg.fuzzy else None
+            out.append([idx, digest, rank[0], rank[1], rank[2], rank[3], rank[4], rank[5], keys])
+        yield pd.DataFrame(out, columns=columns)
+
+
+def _shingles(batches, dedup_json: str, needed: set[int]):
+    """Per partition: the shingle set (as int64) of each record whose unit is in an LSH bucket."""
+    import pandas as pd
+
+    from opc_data.dedup import DedupConfig, record_shingles
+
+    cfg = DedupConfig.model_validate_json(dedup_json)
+    for pdf in batches:
+        out = []
+        for rec in pdf.to_dict("records"):
+            if int(rec["_idx"]) in needed:
+                out.append([int(rec["_idx"]), record_shingles(rec, cfg).view(np.int64).tolist()])
+        yield pd.DataFrame(out, columns=["_idx", "shingles"])
+
+
+def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tuple[str, str | None, str | None]], dict]:
+    """Global exact + fuzzy dedup of the eligible input rows with Spark; returns (decisions, stats)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from opc_data import lsh
+    from opc_data.fuzzy_dedup import resolve
+
+    dcfg = config.dedup
+    dedup_json = dcfg.model_dump_json()
+    bands, rows = dcfg.lsh_params()
+    if dcfg.fuzzy:
+        lsh.log_s_curve(bands, rows)
+    if dcfg.level != "file":
+        from opc_core.errors import OpcError
+
+        raise OpcError("the Spark engine dedups at file level only", hint="set dedup.level: file or engine.kind: local")
+    path = _spark_path(input_uri)
+    raw = spark.read.parquet(path).where(F.col("quarantine_reason").isNull() & F.col("license_reason").isNull())
+    feat = raw.mapInPandas(lambda it: _features(it, dedup_json), _FEATURES).cache()
+    order = ["r0", "r1", "r2", "r3", "repo_name", "path", "_idx"]
+    ranked = feat.withColumn("rn", F.row_number().over(Window.partitionBy("digest").orderBy(*order)))
+    keepers = ranked.where("rn = 1").select(
+        "digest", F.col("_idx").alias("k_idx"), F.col("repo_name").alias("k_repo"), F.col("path").alias("k_path"),
+        "r0", "r1", "r2", "r3", "band_keys").cache()
+    exact_removed = (ranked.where("rn > 1").select("_idx", "digest")
+                     .join(keepers.select("digest", "k_repo", "k_path"), "digest").collect())
+    n_records = feat.count()
+
+    removed_units: dict[int, tuple[int, float | None]] = {}
+    outcome = None
+    if dcfg.fuzzy:
+        exploded = keepers.where(F.col("band_keys").isNotNull()).select(
+            "k_idx", F.posexplode("band_keys").alias("band", "key"))
+        buckets = [np.array(r["members"], dtype=np.int64) for r in (
+            exploded.groupBy("band", "key").agg(F.sort_array(F.collect_list("k_idx")).alias("members"))
+            .where(F.size("members") >= 2).select("members").collect())]
+        needed = {int(u) for b in buckets for u in b}
+        ranks: dict[int, tuple] = {}
+        sets: dict[int, np.ndarray] = {}
+        if needed:
+            for r in keepers.where(F.col("k_idx").isin(list(needed))).collect():
+                ranks[int(r["k_idx"])] = (r["r0"], r["r1"], r["r2"], r["r3"], r["k_repo"], r["k_path"], r["digest"])
+            if dcfg.verify:
+                shingled = raw.mapInPandas(lambda it: _shingles(it, dedup_json, needed), "_idx long, shingles array<bigint>")
+                for r in shingled.collect():
+                    sets[int(r["_idx"])] = np.array(r["shingles"], dtype=np.int64).view(np.uint64)
+        outcome = resolve(buckets, ranks.__getitem__, sets.__getitem__ if dcfg.verify else None, dcfg.verify_threshold)
+        removed_units = outcome.removed
+        log.info("spark fuzzy dedup: %d units in %d LSH buckets, %d pairs verified, %d rejected, %d units removed",
+                 outcome.candidate_units, outcome.buckets, outcome.checked_pairs, outcome.rejected_pairs,
+                 len(removed_units))
+
+    decisions: dict[int, tuple[str, str | None, str | None]] = {}
+    if removed_units:
+        units = set(removed_units) | {k for k, _ in removed_units.values()}
+        unit_rows = {int(r["k_idx"]): r for r in keepers.where(F.col("k_idx").isin(list(units)))
+                     .select("k_idx", "digest", "k_repo", "k_path").collect()}
+        removed_digests = {unit_rows[u]["digest"]: unit_rows[k] for u, (k, _) in removed_units.items()}
+        for r in feat.where(F.col("digest").isin(list(removed_digests))).select("_idx", "digest").collect():
+            target = removed_digests[r["digest"]]
+            decisions[int(r["_idx"])] = ("fuzzy", target["k_repo"], target["k_path"])
+    exact_n = 0
+    for r in exact_removed:
+        if int(r["_idx"]) not in decisions:
+            decisions[int(r["_idx"])] = ("exact", r["k_repo"], r["k_path"])
+            exact_n += 1
+    feat.unpersist()
+    keepers.unpersist()
+    stats = _stats(n_records, decisions, exact_n, outcome, dcfg, bands, rows)
+    return decisions, stats
+
+
+def _stats(n_records: int, decisions: dict, exact_n: int, outcome, dcfg, bands: int, rows: int) -> dict[str, Any]:
+    """The same statistics the local ``deduplicate`` reports (cluster sizes from the pointers)."""
+    from collections import Counter
+
+    from opc_data import lsh
+
+    pointers = Counter((d[1], d[2]) for d in decisions.values())
+    kept = n_records - len(decisions)
+    sizes = Counter(1 + n for n in pointers.values())
+    sizes[1] += kept - len(pointers)
+    return {
+        "kept": kept, "exact_removed": exact_n, "fuzzy_removed": len(decisions) - exact_n,
+        "cluster_size_histogram": {str(k): sizes[k] for k in sorted(sizes) if sizes[k]},
+        "records": n_records, "level": dcfg.level, "bands": bands, "rows": rows, "num_perm": dcfg.num_perm,
+        "verify": dcfg.verify, "verify_threshold": dcfg.verify_threshold, "engine": "spark",
+        "lsh_candidate_units": outcome.candidate_units if outcome else 0,
+        "lsh_buckets": outcome.buckets if outcome else 0,
+        "candidate_pairs": outcome.checked_pairs if outcome else 0,
+        "verification_rejected": outcome.rejected_pairs if outcome else 0,
+        "s_curve": [list(p) for p in lsh.s_curve(bands, rows, dcfg.s_curve_points)],
+    }
+
+
+def _spark_path(uri: str) -> str:
+    """Spark's spelling of a storage URI (s3a:// for S3, with the endpoint from the environment)."""
+    return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri
+
+
+def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
+    """Phases A-D with Spark for dedup and the per-shard work (module doc)."""
+    from opc_data import local_engine
+
+    out = ctx.output_uri
+    marker = local_engine.write_input_shards(config, out)
+    spark = spark_session(config.engine.spark_master, config.engine.spark_conf)
+    dedup_uri = local_engine._work(out, "dedup.parquet")
+    stats_uri = local_engine._work(out, "dedup_stats.json")
+    if storage.exists(dedup_uri) and storage.exists(stats_uri):
+        decisions, dedup_stats = local_engine._read_decisions(dedup_uri), storage.read_json(stats_uri)
+    else:
+        decisions, dedup_stats = spark_dedup(spark, local_engine._work(out, "input"), config)
+        local_engine.write_decisions(dedup_uri, decisions)
+        storage.write_json_atomic(stats_uri, dedup_stats)
+    todo = [s for s in marker["shards"]
+            if not storage.exists(local_engine._work(out, "stats", s.replace(".parquet", ".json")))]
+    jobs = []
+    for shard in todo:
+        idxs = local_engine._shard_indices(out, shard)
+        jobs.append((shard, {i: d for i, d in decisions.items() if i in idxs}))
+    log.info("spark: %d/%d shards to process", len(jobs), len(marker["shards"]))
+    if jobs:
+        config_json, seed = config.model_dump_json(), ctx.seed
+        task = local_engine.shard_task
+        spark.sparkContext.parallelize(jobs, len(jobs)).map(
+            lambda job: task(out, job[0], job[1], config_json, seed)["records"]).collect()
+    shard_stats = [storage.read_json(local_engine._work(out, "stats", s.replace(".parquet", ".json")))
+                   for s in marker["shards"]]
+    result = local_engine.finish(config, out, shard_stats, dedup_stats, marker["records"])
+    result["sources"] = marker["sources"]
+    storage.remove(storage.join(out, "_work"))
+    return result
