@@ -77,11 +77,11 @@ _URL_IN_WORD = re.compile(r"https?://\S")
 # .* cannot change whether a match exists.
 _STRING_CONCAT = re.compile(r"=\s*[\"'].+?[\"']\s*\+\s*[\"'].+?[\"']")
 _HEX_WORD = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
-_ENCODED = (
-    re.compile(r"[a-zA-Z0-9+/\n=]{64,}"),
-    re.compile(r"(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,|\b\s*)){8,}"),
-    re.compile(r"(?:\\u[0-9a-fA-F]{4}){8,}"),
-)
+# The reference's three patterns; the look-around prefixes only skip start positions where no match can
+# begin (inside a run / not at a hex digit or backslash), so findall returns exactly the same matches.
+_BASE64 = re.compile(r"(?<![a-zA-Z0-9+/\n=])[a-zA-Z0-9+/\n=]{64,}")
+_HEX_RUN = re.compile(r"(?=[0-9a-fA-F\\])(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,|\b\s*)){8,}")
+_UNICODE_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){8,}")
 # The reference strips whitespace with the ``regex`` module, whose \s excludes U+001C..U+001F.
 _REGEX_MODULE_WS = re.compile(r"[^\S\x1c-\x1f]+")
 _PROMPT_COMMENTS = ("your code here", "fixme", "todo")
@@ -169,7 +169,8 @@ def compute(doc: Document) -> dict[str, Any]:
                 for group in m.groups():
                     if group:
                         for sub in group.split("\n"):
-                            if len(WORDPUNCT_RE.findall(sub)) > 20:
+                            # > 20 tokens needs > 20 characters: skip the tokenizer for short pieces
+                            if len(sub) > 20 and len(WORDPUNCT_RE.findall(sub)) > 20:
                                 count += 1
         out["qsc_code_frac_lines_long_string"] = _r(count / n_code_lines)
     if n_code == 0:
@@ -222,7 +223,10 @@ def _encoded_data(content: str) -> float:
         return 0.0
     score = 0.0
     matched = 0
-    for pat in _ENCODED:
+    patterns = [_BASE64, _HEX_RUN]
+    if "\\u" in content:
+        patterns.append(_UNICODE_ESCAPES)
+    for pat in patterns:
         for m in pat.findall(content):
             if len(m) > 1024:
                 score = 1.0
@@ -271,6 +275,49 @@ def _statement_nodes_bfs(tree: ast.AST) -> list[ast.AST]:
     return out
 
 
+# For source that ``ast.parse`` accepted, COMMENT tokens are exactly the ``#...`` runs outside string
+# literals, found with the string patterns of ``tokenize`` itself (3.11: f-strings are plain strings).
+_PY_START = re.compile(r"""#[^\r\n]*|'''|\"\"\"|'|\"""")
+_PY_END = {
+    "'''": re.compile(r"[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''", re.DOTALL),
+    '"""': re.compile(r'[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""', re.DOTALL),
+    "'": re.compile(r"[^'\\\n]*(?:\\.[^'\\\n]*)*'", re.DOTALL),
+    '"': re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*"', re.DOTALL),
+}
+
+
+def _comments_of_valid_python(source: str) -> str:
+    """The concatenated ``#`` comments of source that parses (what ``tokenize`` yields as COMMENT)."""
+    parts: list[str] = []
+    pos = 0
+    search = _PY_START.search
+    while True:
+        m = search(source, pos)
+        if m is None:
+            break
+        tok = m.group()
+        if tok[0] == "#":
+            parts.append(tok)
+            pos = m.end()
+            continue
+        end = _PY_END[tok].match(source, m.end())
+        if end is None:  # cannot happen for parsed source; stay exact by deferring to tokenize
+            return _tokenize_comments(source)
+        pos = end.end()
+    return "".join(parts)
+
+
+def _tokenize_comments(source: str) -> str:
+    try:
+        return "".join(
+            tok.string
+            for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+            if tok.type == tokenize.COMMENT
+        )
+    except Exception:  # noqa: BLE001
+        return ""
+
+
 def python_comment_text(source: str, tree: ast.Module | None | bool = False) -> str:
     """Docstrings (module, class, def; cleaned by ``inspect.cleandoc``) joined by newlines, a newline, then
     every ``#`` comment with the '#' characters removed, stripped. A file that does not parse yields no
@@ -297,13 +344,6 @@ def python_comment_text(source: str, tree: ast.Module | None | bool = False) -> 
             docstrings = ""
     comments = ""
     if "#" in source:  # no '#', no COMMENT token
-        try:
-            parts = [
-                tok.string
-                for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-                if tok.type == tokenize.COMMENT
-            ]
-            comments = "".join(parts).replace("#", "")
-        except Exception:  # noqa: BLE001
-            comments = ""
+        raw = _comments_of_valid_python(source) if tree is not None else _tokenize_comments(source)
+        comments = raw.replace("#", "")
     return (docstrings + "\n" + comments).strip()
