@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from opc_data.document import Document, split_lines
+from opc_data.document import WORDPUNCT_RE, Document, split_lines
 from opc_data.signals import compute_signals
 from opc_data.signals.general_code import SIGNALS, python_comment_text
 from opc_data.signals.repetition import ngram_repetition
@@ -137,3 +137,21 @@ def test_normalized_words_drop_punctuation_and_lowercase():
     d = _doc("Foo.Bar(x_1, ＹＹ)！ 'q'\n")
     assert d.normalized_words == ("foo", "bar", "x", "1", "yy", "q")
     assert d.words == ("Foo", ".", "Bar", "(", "x_1", ",", "ＹＹ", ")！", "'", "q", "'")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\x1bb c",
+        "x\x7fy z",
+        "Foo_bar-baz 12.5",
+        "\x00ab\x1ccd",
+        "tab\tsep\x0bv\x0cf\rr",
+        "wait… what",
+        "ＡＢ！ｃ",
+        "é, à",
+    ],
+)
+def test_fast_word_split_equals_wordpunct_of_the_normalized_text(text):
+    d = Document(text)
+    assert d.normalized_words == tuple(WORDPUNCT_RE.findall(d.normalized_text))

@@ -194,7 +194,13 @@ class Document:
 
     @cached_property
     def normalized_words(self) -> tuple[str, ...]:
-        return tuple(WORDPUNCT_RE.findall(self.normalized_text))
+        text = self.normalized_text
+        # Normalised ASCII content holds only letters, digits and whitespace (all ASCII punctuation
+        # became spaces; NFKC, which could bring punctuation back from e.g. "…", is skipped for ASCII)
+        # unless it has ESC or DEL, so wordpunct == whitespace split.
+        if self.content.isascii() and "\x1b" not in text and "\x7f" not in text:
+            return tuple(text.split())
+        return tuple(WORDPUNCT_RE.findall(text))
 
     @cached_property
     def normalized_word_lengths(self) -> tuple[int, ...]:

@@ -43,8 +43,10 @@ def ngram_repetition(
     max_n = max([*top_ns, *dupe_ns], default=1)
     if num < 2:
         return top, dupe
-    index: dict[str, int] = {}
-    ids = np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.int64, count=num)
+    index: dict[str, int] = dict.fromkeys(words, 0)
+    for i, w in enumerate(index):
+        index[w] = i
+    ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=num)
     lens = np.asarray(lengths, dtype=np.int64)
     total = int(lens.sum())
     if total == 0:
@@ -64,16 +66,16 @@ def ngram_repetition(
         if cand.size == 0:
             break
         keys = gid[cand] * vocab + ids[cand + (n - 1)]
-        _, first, inverse, counts = np.unique(
-            keys, return_index=True, return_inverse=True, return_counts=True
-        )
-        is_dup = counts[inverse] > 1
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        per_position = counts[inverse]
+        is_dup = per_position > 1
         starts = cand[is_dup]
         if n in top:
             best = int(counts.max())
             if best > 1:
-                # the most frequent n-gram; ties: the one seen first (Counter.most_common(1))
-                pos = int(cand[first[counts == best]].min())
+                # the most frequent n-gram; ties: the one seen first (Counter.most_common(1)); cand is
+                # ascending, so the first position holding a most frequent n-gram is its first occurrence
+                pos = int(cand[np.argmax(per_position == best)])
                 top[n] = int(prefix[pos + n] - prefix[pos]) * best / total
         if n in dupe and starts.size:
             cover = np.zeros(num + 1, dtype=np.int64)
