@@ -1,0 +1,133 @@
+"""The ``eval`` stage: generate completions with a backend, score them in the sandbox, report pass@k.
+
+    inputs: model <- config.model_stage (pretrain by default), tokens <- tokenize (the tokenizer/)
+    for each benchmark in the config:
+        tasks (limit / task_ids) ─▶ prompts (completion or chat) ─▶ backend ─▶ postprocess ─▶ samples
+        samples ─▶ opc_eval.scoring (sandbox pool) ─▶ results + pass@k
+    outputs: samples.jsonl, results.jsonl (both with a ``benchmark`` column), summary.json,
+             pass_at_k.png; manifest metrics {"<benchmark>": {"pass@1": ..., "n_tasks": ..., "n_samples": ..., "mode": ...}}
+
+Counts: one record per sample; kept = scored, rejected = skipped (the benchmark cannot run it here,
+e.g. a library is missing). Heavy imports (torch, transformers) happen inside the backends only.
+It does not tune prompts per model and does not retry failed samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from opc_core import storage
+from opc_core.manifest import Counts
+from opc_core.stage import StageContext, StageResult, StageSpec
+from opc_eval.config import EvalConfig
+
+
+def _inputs(config: EvalConfig) -> dict[str, str]:
+    if config.backend.kind == "local":
+        return {"model": config.model_stage, "tokens": config.tokens_stage}
+    if config.backend.kind in ("hf", "vllm") and not config.backend.model_dir:
+        return {"model": config.model_stage}
+    return {}
+
+
+def _external(config: EvalConfig) -> str:
+    """Benchmark files outside the workdir (and a remote server) are part of the content key."""
+    parts = []
+    for b in config.benchmarks:
+        if b.data and os.path.exists(b.data):
+            st = os.stat(b.data)
+            parts.append(f"{b.data}:{st.st_size}:{int(st.st_mtime)}")
+    if config.backend.kind == "openai":
+        parts.append(f"{config.backend.base_url}|{config.backend.model}")
+    if config.backend.model_dir:
+        parts.append(config.backend.model_dir)
+    return "|".join(parts)
+
+
+def _backend(config: EvalConfig, ctx: StageContext):
+    from opc_eval.backends import make_backend
+
+    b = config.backend
+    if b.kind == "local":
+        tokenizer = storage.join(ctx.input_uri("tokens"), "tokenizer")
+        return make_backend("local", model_uri=ctx.input_uri("model"), tokenizer_uri=tokenizer)
+    if b.kind in ("hf", "vllm"):
+        return make_backend(b.kind, model_dir=b.model_dir or ctx.input_artifact("model"))
+    return make_backend("openai", base_url=b.base_url, model=b.model, api_key=os.environ.get(b.api_key_env))
+
+
+def _select(tasks, sel) -> list:
+    if sel.limit:
+        tasks = tasks[: sel.limit]
+    if sel.task_ids:
+        wanted = set(sel.task_ids)
+        tasks = [t for t in tasks if t.task_id in wanted]
+    return tasks
+
+
+def run(config: EvalConfig, ctx: StageContext) -> StageResult:
+    from opc_core.progress import track
+    from opc_eval.backends import GenParams
+    from opc_eval.benchmarks import get_benchmark
+    from opc_eval.plot import plot_pass_at_k
+    from opc_eval.scoring import score_samples
+
+    out_dir = Path(ctx.scratch) / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summaries: dict[str, dict[str, Any]] = {}
+    metrics: dict[str, Any] = {}
+    n_in = n_skipped = 0
+    with _backend(config, ctx) as backend, open(out_dir / "samples.jsonl", "w") as fs, open(
+        out_dir / "results.jsonl", "w"
+    ) as fr:
+        for sel in config.benchmarks:
+            bench = get_benchmark(sel.name, timeout_s=config.timeout_s, python=sel.python)
+            tasks = _select(bench.load(sel.data), sel)
+            params = GenParams(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                               top_p=config.top_p, n=config.n_samples, seed=ctx.seed,
+                               stop=bench.stops if config.mode == "completion" else ())
+            samples: list[dict[str, Any]] = []
+            for task in track(tasks, f"eval {sel.name}: generate", total=len(tasks)):
+                prompt = bench.get_prompt(task, config.mode)
+                raws = (backend.complete([prompt], params) if config.mode == "completion"
+                        else backend.chat([prompt], params))[0]
+                for raw in raws:
+                    samples.append({"task_id": task.task_id, **bench.postprocess(task, raw, config.mode, config.sanitize),
+                                    "raw": raw})
+            results, summary = score_samples(bench, tasks, samples, sanitize=config.sanitize and config.mode == "completion",
+                                             workers=config.workers)
+            for s, r in zip(samples, results, strict=True):
+                fs.write(json.dumps({"benchmark": sel.name, **s}) + "\n")
+                fr.write(json.dumps({"benchmark": sel.name, "task_id": r.task_id, "completion_id": r.completion_id,
+                                     "passed": r.passed, "result": r.result}) + "\n")
+            summary["mode"] = config.mode
+            summaries[sel.name] = summary
+            metrics[sel.name] = {k: v for k, v in summary.items() if k.startswith("pass@")} | {
+                "n_tasks": summary["n_tasks"], "n_samples": summary["n_samples"], "mode": config.mode,
+                "n_skipped": summary["n_skipped_samples"]}
+            n_in += len(samples)
+            n_skipped += summary["n_skipped_samples"]
+            ctx.log.info("eval %s (%s, %d tasks x %d): %s", sel.name, config.mode, len(tasks), config.n_samples,
+                         ", ".join(f"{k}={v:.4f}" for k, v in summary.items() if k.startswith("pass@")))
+    (out_dir / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
+    plot_pass_at_k(summaries, out_dir / "pass_at_k.png", title=f"{ctx.recipe_name}: {config.model_stage} ({config.mode})")
+    storage.upload_dir(out_dir, ctx.output_uri)
+    text = "; ".join(f"{n}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k.startswith("pass@"))
+                     for n, s in summaries.items())
+    return StageResult(counts=Counts(records_in=n_in, kept=n_in - n_skipped, rejected=n_skipped),
+                       metrics=metrics, summary=text)
+
+
+STAGE = StageSpec(
+    name="eval",
+    config_model=EvalConfig,
+    run=run,
+    inputs=_inputs,
+    code_modules=("opc_eval", "opc_sandbox"),
+    external_fingerprint=_external,
+    volatile=("pass_at_k.png",),
+    description="Generate and score code completions (HumanEval(+), MBPP(+), LeetCode, BigCodeBench-Hard): pass@k.",
+)
