@@ -42,6 +42,7 @@ from opc_data.lexing.javascript import javascript_spans, typescript_spans
 from opc_data.lexing.json_data import json_spans
 from opc_data.lexing.markup import html_spans
 from opc_data.lexing.python import python_spans
+from opc_data.lexing.ruby import ruby_spans, ruby_split
 from opc_data.lexing.rust import rust_spans
 from opc_data.lexing.sql import sql_spans
 
@@ -49,7 +50,7 @@ __all__ = ["split_code_comment", "comment_spans", "preprocess", "SCANNED_LANGUAG
 
 Spans = list[tuple[int, int]]
 
-_SCANNERS: dict[str, Callable[[str], Spans]] = {
+_SCANNERS: dict[str, Callable[[str], Spans | None]] = {
     "python": python_spans,
     "c": c_spans,
     "cpp": cpp_spans,
@@ -63,6 +64,7 @@ _SCANNERS: dict[str, Callable[[str], Spans]] = {
     "rust": rust_spans,
     "sql": sql_spans,
     "json": json_spans,
+    "ruby": ruby_spans,
 }
 
 SCANNED_LANGUAGES = frozenset(_SCANNERS)
@@ -81,7 +83,8 @@ def preprocess(text: str) -> str:
 
 
 def comment_spans(text: str, program_lang: str) -> Spans | None:
-    """Comment spans (sorted, disjoint, half-open) in ``preprocess(text)``; None without a scanner."""
+    """Comment spans (sorted, disjoint, half-open) in ``preprocess(text)``; None without a scanner (and
+    for the rare Ruby inputs spans cannot describe, see ``opc_data.lexing.ruby``)."""
     scanner = _SCANNERS.get(program_lang)
     if scanner is None:
         return None
@@ -110,4 +113,6 @@ def split_code_comment(text: str, program_lang: str) -> tuple[str, str] | None:
     if scanner is None:
         return None
     pre = preprocess(text)
+    if program_lang == "ruby":  # Pygments can repeat text after an unterminated heredoc
+        return ruby_split(pre)
     return join_spans(pre, scanner(pre))
