@@ -111,6 +111,11 @@ def test_spans_are_sorted_disjoint_and_rebuild_the_text() -> None:
     assert [text[s:e] for s, e in spans] == ["# one", '"""two"""', "# three"]
 
 
+def test_css_comments_are_code_for_the_reference() -> None:
+    # Pygments' CssLexer types CSS comments as plain Comment, which the reference does not count
+    assert split_code_comment("/* c */ p { color: red; }\n", "css") == ("/* c */ p { color: red; }\n", "")
+
+
 def test_ruby_declines_pathological_nesting() -> None:
     assert split_code_comment('"#{' * 400 + "\n", "ruby") is None
     assert split_code_comment('"#{' * 20 + "\n", "ruby") is not None

@@ -50,6 +50,12 @@ __all__ = ["split_code_comment", "comment_spans", "preprocess", "SCANNED_LANGUAG
 
 Spans = list[tuple[int, int]]
 
+def _no_comment_tokens(text: str) -> Spans:  # noqa: ARG001
+    """Pygments' CssLexer gives CSS comments the plain Comment type, which the reference counts as code:
+    a CSS file has no comment text at all for the reference."""
+    return []
+
+
 _SCANNERS: dict[str, Callable[[str], Spans | None]] = {
     "python": python_spans,
     "c": c_spans,
@@ -65,6 +71,7 @@ _SCANNERS: dict[str, Callable[[str], Spans | None]] = {
     "sql": sql_spans,
     "json": json_spans,
     "ruby": ruby_spans,
+    "css": _no_comment_tokens,
 }
 
 SCANNED_LANGUAGES = frozenset(_SCANNERS)

@@ -20,10 +20,9 @@ __all__ = ["rust_spans"]
 
 Spans = list[tuple[int, int]]
 
-_EVENT = re.compile(
-    r"(?P<lc>//)|(?P<bc>/\*)|(?P<raw>(?<![\w])b?r(?P<hashes>#*)\")|(?P<str>(?:(?<![\w])b)?\")|(?P<chr>(?:(?<![\w])b)?')"
-    r"|(?P<attr>\#!?\[)"
-)
+_EVENT = re.compile(r"(?P<lc>//)|(?P<bc>/\*)|(?P<str>\")|(?P<chr>')|(?P<attr>\#!?\[)")
+# A quote opens a raw string when `r`, `br` (at a token start) and hashes stand right before it.
+_RAW_HEAD = re.compile(r"(?<![\w])b?r(#*)$")
 _STRING = re.compile(r'(?s)"(?:[^"\\]|\\.)*"')
 _CHAR = re.compile(r"""'(?:\\['"\\nrt]|\\x[0-7][0-9a-fA-F]|\\0|\\u\{[0-9a-fA-F]{1,6}\}|.)'""")
 _BYTE_CHAR = re.compile(r"""b'(?:\\['"\\nrt]|\\x[0-9a-fA-F]{2}|\\0|\\u\{[0-9a-fA-F]{1,6}\}|.)'""")
@@ -88,19 +87,21 @@ def rust_spans(text: str) -> Spans:
             end = _block_end(text, m.end())
             spans.append((s, end))
             pos = end
-        elif k == "raw":
-            close = la.find('"' + m.group("hashes"), m.end())
-            if close < 0:  # not a raw string: the letters are an identifier, '#'/'"' follow
-                pos = s + (2 if text[s] == "b" else 1)
-            else:
-                pos = close + 1 + len(m.group("hashes"))
         elif k == "str":
-            q = m.end() - 1
-            e = _STRING.match(text, q)
+            head = _RAW_HEAD.search(text, max(0, s - 64), s)
+            if head is not None:
+                hashes = head.group(1)
+                close = la.find('"' + hashes, s + 1)
+                if close >= 0:
+                    pos = close + 1 + len(hashes)
+                    continue
+                # no closing: `r`/`r#` are an identifier and punctuation, the quote opens a string
+            e = _STRING.match(text, s)
             pos = e.end() if e else n
         elif k == "chr":
-            e = (_BYTE_CHAR if text[s] == "b" else _CHAR).match(text, s)
-            pos = e.end() if e else m.end()  # a lifetime tick
+            byte = s > 0 and text[s - 1] == "b" and (s < 2 or not (text[s - 2].isalnum() or text[s - 2] == "_"))
+            e = _BYTE_CHAR.match(text, s - 1) if byte else _CHAR.match(text, s)
+            pos = e.end() if e else s + 1  # a lifetime tick
         else:
             pos = _attribute_end(text, m.end())
     return spans
