@@ -50,8 +50,7 @@ def test_every_recipe_validates_every_stage_section(path: Path):
         recipe.stage_config(stage)  # raises when a section was not validated
     resolved = recipe.resolved()
     assert set(recipe.pipeline) <= set(resolved["stages"])
-    # a stage section that the pipeline never runs is a typo or a leftover
-    assert set(recipe.stages) <= set(recipe.pipeline), f"sections outside the pipeline: {recipe.stages.keys()}"
+    assert set(recipe.stages) <= set(resolved["stages"])  # sections outside the pipeline are validated too
 
 
 @pytest.mark.parametrize("name", ["opencoder-1.5b", "opencoder-8b"])
