@@ -144,3 +144,18 @@ def test_corrected_go_var_zero_is_stored_as_a_column_and_used_only_when_asked():
     fixed = next(redecide([row], FilterConfig(corrected_rules=True)))
     assert "qsc_codego_cate_var_zero" in fixed["rules_fired"] and fixed["keep"] is False
     assert "qsc_codego_cate_var_zero" not in row["rules_fired"]
+
+
+def test_rows_round_trip_through_parquet_and_redecide_from_the_stored_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    from opc_data.filtering import FILTER_SCHEMA, rows_to_table
+
+    rows = list(filter_records(RECORDS, FilterConfig()))
+    pq.write_table(rows_to_table(rows), tmp_path / "part-0.parquet")
+    stored = pq.read_table(tmp_path / "part-0.parquet")
+    assert stored.schema.equals(FILTER_SCHEMA)
+    again = list(redecide(stored.to_pylist(), FilterConfig()))
+    assert [(r["keep"], r["rules_fired"], r["reject_reason"]) for r in again] == [
+        (r["keep"], r["rules_fired"], r["reject_reason"]) for r in rows
+    ]

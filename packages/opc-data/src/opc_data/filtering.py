@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opc_data.document import Document
@@ -48,6 +49,8 @@ __all__ = [
     "decide",
     "SIGNAL_COLUMNS",
     "ROW_COLUMNS",
+    "FILTER_SCHEMA",
+    "rows_to_table",
 ]
 
 
@@ -124,6 +127,31 @@ ROW_COLUMNS: tuple[str, ...] = (
     "reject_reason",
     "signal_errors",
 )
+
+
+FILTER_SCHEMA = pa.schema(
+    [
+        pa.field("repo_name", pa.string()),
+        pa.field("path", pa.string()),
+        pa.field("blob_id", pa.string()),
+        pa.field("program_lang", pa.string()),
+        pa.field("doc_type", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("scope", pa.string()),
+        pa.field("keep", pa.bool_(), nullable=False),
+        pa.field("rules_fired", pa.list_(pa.string()), nullable=False),
+        pa.field("reject_reason", pa.string()),
+        pa.field("signal_errors", pa.string()),
+        *(pa.field(name, pa.float64()) for name in SIGNAL_COLUMNS),
+    ]
+)
+
+
+def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Output rows -> an Arrow table of ``FILTER_SCHEMA`` (one flat schema for every shard)."""
+    return pa.Table.from_pylist(
+        [{k: r.get(k) for k in FILTER_SCHEMA.names} for r in rows], schema=FILTER_SCHEMA
+    )
 
 
 def _as_float(v: Any) -> float | None:
