@@ -235,7 +235,9 @@ def analyse(content: str) -> dict[str, Any] | None:
         simple += 1
     for node in caps.get("func", ()):
         functions.append(text(node))
-    for name_node, rhs in zip(caps.get("expname", ()), caps.get("exprhs", ()), strict=False):
+    for rhs in caps.get("exprhs", ()):
+        # module.exports.NAME = rhs: read NAME from the same assignment (not by pairing capture lists)
+        name_node = rhs.parent.child_by_field_name("left").child_by_field_name("property")
         rhs = _unwrap(rhs)
         name = text(name_node)
         if rhs.type in ("function_expression", "generator_function", "arrow_function"):
