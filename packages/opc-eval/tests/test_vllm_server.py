@@ -223,6 +223,28 @@ def test_vllm_chat_completion_applies_the_chat_template(server, reference):
                          greedy_reference(model, list(prompt_ids), NEW_TOKENS)))
 
 
+def test_openai_backend_reads_the_vllm_server(server, reference):
+    """The seam to the eval harness: its OpenAI-compatible backend, pointed at our server, gets transformers'
+    greedy text (stopped at EOS as vLLM stops), ``n`` sampled answers and stop sequences."""
+    from opc_eval.backends.base import GenParams
+    from opc_eval.backends.openai_compat import OpenAIBackend
+
+    model, tokenizer = reference
+    backend = OpenAIBackend(server.base_url, server.model)
+    greedy = backend.complete(PROMPTS[:2], GenParams(max_new_tokens=NEW_TOKENS, temperature=0.0))
+    for prompt, texts in zip(PROMPTS[:2], greedy, strict=True):
+        want, _, _ = greedy_reference(model, tokenizer(prompt)["input_ids"], NEW_TOKENS)
+        if tokenizer.eos_token_id in want:
+            want = want[: want.index(tokenizer.eos_token_id)]
+        assert texts == [tokenizer.decode(want, skip_special_tokens=True)]
+    sampled = backend.complete(PROMPTS[:1], GenParams(max_new_tokens=8, temperature=1.0, n=3, seed=1))
+    assert len(sampled) == 1 and len(sampled[0]) == 3 and all(isinstance(t, str) for t in sampled[0])
+    assert len(greedy[0][0]) >= 4
+    stop = greedy[0][0][2:4]  # a piece of the greedy answer: the stopped answer is what precedes it
+    stopped = backend.complete(PROMPTS[:1], GenParams(max_new_tokens=NEW_TOKENS, temperature=0.0, stop=(stop,)))
+    assert stopped == [[greedy[0][0][: greedy[0][0].index(stop)]]]
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below ``pid`` (from /proc), whatever session or group it moved to."""
     parents = {}
