@@ -17,7 +17,8 @@ other signals together, so we parse with tree-sitter and map its tree to the sam
   must also pass module (strict) mode: no ``with``, no legacy octal literals or octal escapes.
 * declarators (``var/let/const x = ...``, ``for (const x of ...)``): a *variable* unless its initialiser
   is a non-async ``function`` expression, which makes it a *function*; ``module.exports.x = ...`` is a
-  function when the right side is a function or arrow expression, else a variable; function
+  function when the right side is a function or arrow expression, else a variable (also
+  ``module.exports[name] = ...``: esprima's computed member still has an identifier property); function
   declarations (named) are functions; class *declarations* (named) are classes; "simple" declarators,
   returns and exports have no initialiser or a literal, identifier or unary expression (parentheses
   unwrapped, as ESTree has none).
@@ -33,6 +34,7 @@ What it does NOT do: evaluate scope (no binding resolution, exactly like the ref
 from __future__ import annotations
 
 import re
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -73,6 +75,18 @@ _QUERY = r"""
   left: (member_expression
     object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
     property: (property_identifier) @expname)
+  right: (_) @exprhs
+  (#eq? @_m "module") (#eq? @_e "exports"))
+(assignment_expression
+  left: (subscript_expression
+    object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+    index: (identifier) @expname)
+  right: (_) @exprhs
+  (#eq? @_m "module") (#eq? @_e "exports"))
+(augmented_assignment_expression
+  left: (subscript_expression
+    object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+    index: (identifier) @expname)
   right: (_) @exprhs
   (#eq? @_m "module") (#eq? @_e "exports"))
 (regex pattern: (regex_pattern) @regex)
@@ -130,7 +144,9 @@ def _regex_ok(pattern: str, flags: str) -> bool:
         pattern = _UNICODE_ESCAPE.sub(astral, pattern)
         pattern = _SURROGATE_PAIR.sub("\uffff", pattern)
         pyflags = re.M if "m" in flags else re.I if "i" in flags else 0
-        re.compile(pattern, pyflags)
+        with warnings.catch_warnings():  # e.g. "possible nested set": a warning, not a failure
+            warnings.simplefilter("ignore")
+            re.compile(pattern, pyflags)
     except Exception:  # noqa: BLE001  (any failure is esprima's InvalidRegExp)
         return False
     return True
@@ -237,7 +253,8 @@ def analyse(content: str) -> dict[str, Any] | None:
         functions.append(text(node))
     for rhs in caps.get("exprhs", ()):
         # module.exports.NAME = rhs: read NAME from the same assignment (not by pairing capture lists)
-        name_node = rhs.parent.child_by_field_name("left").child_by_field_name("property")
+        left = rhs.parent.child_by_field_name("left")
+        name_node = left.child_by_field_name("property") or left.child_by_field_name("index")
         rhs = _unwrap(rhs)
         name = text(name_node)
         if rhs.type in ("function_expression", "generator_function", "arrow_function"):
