@@ -250,6 +250,7 @@ class Document:
 
 # --- code / comment split (reference semantics) ----------------------------------------------------------
 _PYGMENTS_COMMENT_TYPES: frozenset[Any] | None = None
+_LEXERS: dict[str, Any] = {}  # program_lang -> Pygments lexer (None: Pygments has none of that name)
 
 
 def split_code_comment(
@@ -294,9 +295,14 @@ def _pygments_split(content: str, program_lang: str, lines: tuple[str, ...]) -> 
                 T.Comment.Special,
             }
         )
-    try:
-        lexer = get_lexer_by_name(program_lang)
-    except pygments.util.ClassNotFound:
+    lexer = _LEXERS.get(program_lang, False)
+    if lexer is False:  # look-ups scan plugin entry points: do each name once per process
+        try:
+            lexer = get_lexer_by_name(program_lang)
+        except pygments.util.ClassNotFound:
+            lexer = None
+        _LEXERS[program_lang] = lexer
+    if lexer is None:
         return _hand_split(lines)
     code: list[str] = []
     comment: list[str] = []
