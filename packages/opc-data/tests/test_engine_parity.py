@@ -2,7 +2,7 @@
 
 The corpus is a deterministic subset of dev.jsonl.gz chosen to exercise every step: both
 psf/requests snapshots and spf13/cobra with its v1.5.0 pseudo-fork (exact and verified fuzzy
-duplicates), plus every 15th other file (all languages, binaries, licence-header sources). The full
+duplicates), plus every 40th other file (all languages, binaries, licence-header sources). The full
 dev corpus takes minutes per engine on 2 cores; run it with OPC_PARITY_FULL=1.
 """
 
@@ -31,7 +31,7 @@ def corpus(shared_dir, tmp_path_factory) -> str:
     with gzip.open(src, "rt", encoding="utf-8") as fh, gzip.open(out, "wt", encoding="utf-8") as dst:
         for i, line in enumerate(fh):
             repo = json.loads(line)["repo_name"]
-            if repo.startswith(("psf/requests", "spf13/cobra")) or i % 15 == 0:
+            if repo.startswith(("psf/requests", "spf13/cobra")) or i % 40 == 0:
                 dst.write(line)
     return str(out)
 

@@ -54,9 +54,14 @@ def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None):
     if active is not None:
         return active
     builder = SparkSession.builder.master(master).appName("opc-data")
-    for key, value in {"spark.sql.execution.arrow.pyspark.enabled": "true", **(conf or {})}.items():
+    defaults = {"spark.sql.execution.arrow.pyspark.enabled": "true"}
+    if master.startswith("local"):  # 200 shuffle partitions = 200 Python tasks per shuffle on a laptop
+        defaults["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 2))
+    for key, value in {**defaults, **(conf or {})}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _features(batches, dedup_json: str):
@@ -123,6 +128,7 @@ def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tu
     exact_removed = (ranked.where("rn > 1").select("_idx", "digest")
                      .join(keepers.select("digest", "k_repo", "k_path"), "digest").collect())
     n_records = feat.count()
+    log.info("spark: %d eligible records, %d exact duplicates", n_records, len(exact_removed))
 
     removed_units: dict[int, tuple[int, float | None]] = {}
     outcome = None
@@ -208,6 +214,7 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     if storage.exists(dedup_uri) and storage.exists(stats_uri):
         decisions, dedup_stats = local_engine._read_decisions(dedup_uri), storage.read_json(stats_uri)
     else:
+        log.info("spark: dedup of %d records", marker["records"])
         decisions, dedup_stats = spark_dedup(spark, local_engine._work(out, "input"), config)
         local_engine.write_decisions(dedup_uri, decisions)
         storage.write_json_atomic(stats_uri, dedup_stats)
