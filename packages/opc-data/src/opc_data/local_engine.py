@@ -178,7 +178,7 @@ def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     jobs = []
     for shard in todo:
         idxs = _shard_indices(out, shard)
-        jobs.append((shard, {i: d for i, d in decisions.items() if i in idxs}))
+        jobs.append((shard, {i: decisions[i] for i in idxs if i in decisions}))
     if workers <= 1 or len(jobs) <= 1:
         for shard, dec in jobs:
             shard_task(out, shard, dec, config_json, ctx.seed)

@@ -223,7 +223,7 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     jobs = []
     for shard in todo:
         idxs = local_engine._shard_indices(out, shard)
-        jobs.append((shard, {i: d for i, d in decisions.items() if i in idxs}))
+        jobs.append((shard, {i: decisions[i] for i in idxs if i in decisions}))
     log.info("spark: %d/%d shards to process", len(jobs), len(marker["shards"]))
     if jobs:
         config_json, seed = config.model_dump_json(), ctx.seed
