@@ -23,5 +23,6 @@ def configure_prefect(workdir: str | None = None) -> None:
     }
     if home:
         defaults["PREFECT_HOME"] = home
+        os.makedirs(os.environ.get("PREFECT_HOME", home), exist_ok=True)  # Prefect does not create parents
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
