@@ -131,6 +131,7 @@ def _parser() -> tuple[Any, Any]:
     return Parser(language), QueryCursor(Query(language, _QUERY))
 
 
+@lru_cache(maxsize=8192)  # the same literals recur across files (vendored libraries)
 def _regex_ok(pattern: str, flags: str) -> bool:
     """esprima-python's testRegExp: the pattern must compile with Python's ``re``."""
 
