@@ -23,6 +23,7 @@ import inspect
 import json
 import os
 import subprocess
+import sys
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -32,8 +33,6 @@ import pytest
 from opc_core.errors import OpcError
 from opc_eval import vllm_env
 from opc_eval.vllm_server import VLLMServer
-
-pytestmark = pytest.mark.slow
 
 TIE_GAP = 1e-4  # logit gaps below this are float-rounding ties that either engine may break either way
 NEW_TOKENS = 24
@@ -146,6 +145,7 @@ def greedy_reference(model, prompt_ids: list[int], steps: int) -> tuple[list[int
     return new, gaps, logprobs
 
 
+@pytest.mark.slow
 def test_ensure_vllm_env_second_call_starts_no_subprocess(venv, monkeypatch):
     stamp = venv.path / vllm_env.STAMP_NAME
     assert venv.managed and stamp.is_file()
@@ -181,6 +181,7 @@ def compare_greedy(label: str, got: list[int], got_logprobs: list[float], refere
             f"first token difference at {first}")
 
 
+@pytest.mark.slow
 def test_vllm_greedy_completions_match_transformers_generate(server, reference):
     model, tokenizer = reference
     prompt_ids = [tokenizer(p)["input_ids"] for p in PROMPTS]
@@ -203,6 +204,7 @@ def test_vllm_greedy_completions_match_transformers_generate(server, reference):
     assert reply["choices"][0]["text"] == choices[0]["text"]
 
 
+@pytest.mark.slow
 def test_vllm_chat_completion_applies_the_chat_template(server, reference):
     model, tokenizer = reference
     messages = [{"role": "system", "content": "You write Python."},
@@ -223,6 +225,7 @@ def test_vllm_chat_completion_applies_the_chat_template(server, reference):
                          greedy_reference(model, list(prompt_ids), NEW_TOKENS)))
 
 
+@pytest.mark.slow
 def test_openai_backend_reads_the_vllm_server(server, reference):
     """The seam to the eval harness: its OpenAI-compatible backend, pointed at our server, gets transformers'
     greedy text (stopped at EOS as vLLM stops), ``n`` sampled answers and stop sequences."""
@@ -261,6 +264,7 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 def test_vllm_server_stop_ends_every_process_of_the_group(server):
     pid = server.pid
     assert server.alive()
@@ -281,3 +285,29 @@ def test_vllm_server_stop_ends_every_process_of_the_group(server):
 def test_vllm_server_refuses_a_folder_without_config(tmp_path):
     with pytest.raises(OpcError, match="config.json"):
         VLLMServer.start(tmp_path, env=vllm_env.VLLMEnv(tmp_path, "cpu", managed=False))
+
+
+def test_vllm_server_start_failure_raises_with_the_log_tail(tmp_path):
+    """A server that dies at start-up (here: a Python without vllm) is reported with its log, not waited for."""
+    write = tmp_path / "model"
+    write.mkdir()
+    (write / "config.json").write_text("{}")
+    no_vllm = vllm_env.VLLMEnv(Path(sys.prefix), "cpu", managed=False)  # the main venv: vLLM must not be in it
+    with pytest.raises(OpcError, match="exited with code") as error:
+        VLLMServer.start(write, env=no_vllm, log_path=tmp_path / "server.log", startup_timeout=120)
+    assert "No module named" in str(error.value) and "vllm" in str(error.value)
+
+
+def test_ensure_vllm_env_refuses_a_foreign_folder_without_vllm(tmp_path):
+    (tmp_path / "notes.txt").write_text("someone else's files")
+    with pytest.raises(OpcError, match="cannot import vllm"):
+        vllm_env.ensure_vllm_env(tmp_path, flavor="cpu")
+    assert (tmp_path / "notes.txt").read_text() == "someone else's files"  # never removed
+
+
+def test_vllm_flavor_override_is_checked(monkeypatch):
+    monkeypatch.setenv(vllm_env.ENV_FLAVOR, "GPU")
+    assert vllm_env.detect_flavor() == "gpu"
+    monkeypatch.setenv(vllm_env.ENV_FLAVOR, "tpu")
+    with pytest.raises(OpcError, match="not a vLLM flavour"):
+        vllm_env.detect_flavor()

