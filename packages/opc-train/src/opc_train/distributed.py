@@ -156,6 +156,7 @@ class DeepSpeedEngineAdapter:
         self.dist = dist
         cuda = next(model.parameters()).device.type == "cuda"
         self.ds_config = deepspeed_config(settings, dist.world_size, cuda)
+        model.set_fused_kernels(False)  # ZeRO-3 gathers weights per called submodule (see model.py)
         optimizer = build_optimizer(model, settings)
         self.engine, self.optimizer, _, _ = deepspeed.initialize(
             model=model, optimizer=optimizer, config=self.ds_config, dist_init_required=False

@@ -165,14 +165,22 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(config.dim, config.n_kv_heads * self.head_dim, bias=False)
         self.v_proj = nn.Linear(config.dim, config.n_kv_heads * self.head_dim, bias=False)
         self.o_proj = nn.Linear(config.n_heads * self.head_dim, config.dim, bias=False)
+        self.fused = False
 
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv_cache: KVCache | None, start_pos: int
     ) -> torch.Tensor:
         b, t, _ = x.shape
-        q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        if self.fused:  # one matmul for q, k and v (the weights are concatenated, not stored fused)
+            w = torch.cat((self.q_proj.weight, self.k_proj.weight, self.v_proj.weight))
+            q, k, v = F.linear(x, w).split(
+                (self.n_heads * self.head_dim, self.n_kv_heads * self.head_dim, self.n_kv_heads * self.head_dim), -1
+            )
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = v.view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         mask = None
         is_causal = t > 1
@@ -196,9 +204,14 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(config.dim, config.ffn_dim, bias=False)
         self.up_proj = nn.Linear(config.dim, config.ffn_dim, bias=False)
         self.down_proj = nn.Linear(config.ffn_dim, config.dim, bias=False)
+        self.fused = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        if self.fused:
+            gate, up = F.linear(x, torch.cat((self.gate_proj.weight, self.up_proj.weight))).chunk(2, dim=-1)
+        else:
+            gate, up = self.gate_proj(x), self.up_proj(x)
+        return self.down_proj(F.silu(gate) * up)
 
 
 class Block(nn.Module):
@@ -224,6 +237,40 @@ class Decoder(nn.Module):
         self.norm = RMSNorm(config.dim, config.norm_eps)
 
 
+class _LinearCrossEntropy(torch.autograd.Function):
+    """sum_i CE(h_i @ W^T, t_i) without materialising all logits: per chunk of rows, logits -> softmax ->
+    (softmax - onehot) gives the gradients right away, so one exp pass replaces log_softmax forward +
+    backward and the full-size logits / grad-logits tensors. Gradients are saved in forward; backward
+    only scales them. Used for training on CPU; numerically the same function as F.cross_entropy."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, w: torch.Tensor, targets: torch.Tensor, ignore_index: int, chunk: int):
+        n = h.shape[0]
+        loss = torch.zeros((), dtype=torch.float32, device=h.device)
+        grad_h = torch.empty_like(h)
+        grad_w = torch.zeros_like(w)
+        for s in range(0, n, chunk):
+            hc, tc = h[s : s + chunk], targets[s : s + chunk]
+            logits = (hc @ w.t()).float()
+            valid = tc != ignore_index
+            tgt = torch.where(valid, tc, torch.zeros_like(tc))
+            logp = torch.log_softmax(logits, dim=-1)
+            loss -= (logp.gather(1, tgt[:, None]).squeeze(1) * valid).sum()
+            probs = logp.exp_()  # in place: log-probabilities -> probabilities
+            probs[torch.arange(probs.shape[0], device=h.device), tgt] -= 1.0
+            probs.mul_(valid[:, None])
+            g = probs.to(h.dtype)
+            torch.mm(g, w, out=grad_h[s : s + chunk])
+            grad_w.addmm_(g.t(), hc)
+        ctx.save_for_backward(grad_h, grad_w)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        grad_h, grad_w = ctx.saved_tensors
+        return grad_h * grad_out, grad_w * grad_out, None, None, None
+
+
 class Transformer(nn.Module):
     """The whole decoder; ``forward(idx, kv_cache=None, start_pos=0) -> logits [B, T, vocab]``."""
 
@@ -236,7 +283,18 @@ class Transformer(nn.Module):
         # Not persistent: derived from the config, and absent from LlamaForCausalLM's state_dict.
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
+        self.loss_chunk = 512
+        self.set_fused_kernels(True)
         self.reset_parameters()
+
+    def set_fused_kernels(self, enabled: bool) -> None:
+        """Fused QKV / gate-up matmuls and the chunked loss read weights directly, bypassing submodule
+        calls; DeepSpeed ZeRO-3 gathers a partitioned weight only when its module is called, so its
+        adapter turns them off. Same function either way."""
+        self.fused_kernels = enabled
+        for block in self.model.layers:
+            block.self_attn.fused = enabled
+            block.mlp.fused = enabled
 
     def reset_parameters(self) -> None:
         """Normal(0, init_std) for every matrix (transformers' LLaMA init), ones for the norms."""
@@ -247,8 +305,18 @@ class Transformer(nn.Module):
             elif isinstance(module, RMSNorm):
                 nn.init.ones_(module.weight)
 
-    def forward(self, idx: torch.Tensor, kv_cache: KVCache | None = None, start_pos: int = 0) -> torch.Tensor:
-        return self.lm_head(self.hidden_states(idx, kv_cache, start_pos))
+    def forward(
+        self, idx: torch.Tensor, kv_cache: KVCache | None = None, start_pos: int = 0, targets: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits [B, T, vocab]; with ``targets`` [B, T] instead the summed cross-entropy (see ``loss``)."""
+        h = self.hidden_states(idx, kv_cache, start_pos)
+        if targets is None:
+            return self.lm_head(h)
+        h, t = h.reshape(-1, h.shape[-1]), targets.reshape(-1)
+        if self.fused_kernels and torch.is_grad_enabled() and h.device.type == "cpu" and h.dtype == torch.float32:
+            return _LinearCrossEntropy.apply(h, self.lm_head.weight, t, -100, self.loss_chunk)
+        logits = self.lm_head(h)
+        return F.cross_entropy(logits.float(), t, ignore_index=-100, reduction="sum")
 
     def hidden_states(self, idx: torch.Tensor, kv_cache: KVCache | None = None, start_pos: int = 0) -> torch.Tensor:
         """The final-normed hidden states [B, T, dim] (what lm_head turns into logits)."""
@@ -262,13 +330,10 @@ class Transformer(nn.Module):
             x = block(x, cos, sin, kv_cache, start_pos)
         return self.model.norm(x)
 
-    def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
-        """Summed (not averaged) next-token cross-entropy in fp32; the caller divides by its token count,
-        so gradient accumulation and data parallelism normalise by tokens, not by micro-batches."""
-        logits = self.forward(idx)
-        return F.cross_entropy(
-            logits.float().view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index, reduction="sum"
-        )
+    def loss(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Summed (not averaged) next-token cross-entropy in fp32 (targets of -100 are ignored); the caller
+        divides by its token count, so gradient accumulation and data parallelism normalise by tokens."""
+        return self.forward(idx, targets=targets)
 
     @torch.no_grad()
     def num_params(self) -> int:

@@ -162,10 +162,7 @@ class PlainEngine:
         return contextlib.nullcontext()
 
     def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        logits = self.loss_module(x)
-        return torch.nn.functional.cross_entropy(
-            logits.float().view(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100, reduction="sum"
-        )
+        return self.loss_module(x, targets=y)  # summed token loss (fused lm_head + cross-entropy on CPU)
 
     def backward(self, loss_sum: torch.Tensor, n_tokens_global: int) -> None:
         (loss_sum * (self.dist.world_size / n_tokens_global)).backward()
