@@ -171,7 +171,8 @@ def _run(cmd: list[str], what: str, venv: Path) -> subprocess.CompletedProcess:
 
 def _torch_cpu_found_locally(pip: list[str]) -> bool:
     """True if pip, with no index at all, finds ``torch==2.13.0+cpu`` (its configured find-links / local disk)."""
-    out = subprocess.run([*pip, "install", "--dry-run", "--no-index", "--no-deps", "--quiet", CPU_TORCH],
+    out = subprocess.run([*pip, "install", "--dry-run", "--ignore-installed", "--no-index", "--no-deps", "--quiet",
+                          CPU_TORCH],
                          capture_output=True, text=True)
     return out.returncode == 0
 
