@@ -155,3 +155,17 @@ def test_normalized_words_drop_punctuation_and_lowercase():
 def test_fast_word_split_equals_wordpunct_of_the_normalized_text(text):
     d = Document(text)
     assert d.normalized_words == tuple(WORDPUNCT_RE.findall(d.normalized_text))
+
+
+def test_linear_string_concat_check_equals_the_reference_regex():
+    import re
+
+    from opc_data.signals.general_code import _has_string_concat
+
+    reference = re.compile(r'\s*=\s*["\'].+?["\']\s*\+\s*["\'].+?["\'].*')
+    rng = random.Random(7)
+    for _ in range(50_000):
+        line = "".join(rng.choice("= +'\"ab\t") for _ in range(rng.randrange(1, 14))) + rng.choice(["", "\n"])
+        assert bool(reference.search(line)) == _has_string_concat(line), repr(line)
+    # the reference regex is quadratic on long minified lines; the check is linear
+    assert _has_string_concat("a='x';b=c+d;" * 20000 + "\n") is False

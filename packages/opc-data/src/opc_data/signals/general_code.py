@@ -73,9 +73,25 @@ SIGNALS: tuple[str, ...] = (
 _STRINGS_MULTILINE = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'(.*?)'|\"(.*?)\"", re.DOTALL)
 _STRINGS_ONE_LINE = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^\n]*?)'|\"([^\n]*?)\"", re.DOTALL)
 _URL_IN_WORD = re.compile(r"https?://\S")
-# Reference: r'\s*=\s*["\'].+?["\']\s*\+\s*["\'].+?["\'].*' searched per line; the leading \s* and trailing
-# .* cannot change whether a match exists.
-_STRING_CONCAT = re.compile(r"=\s*[\"'].+?[\"']\s*\+\s*[\"'].+?[\"']")
+# Reference: r'\s*=\s*["\'].+?["\']\s*\+\s*["\'].+?["\'].*' searched per line (it gave up after 1 s).
+# Whether it matches is decided in linear time: an "=" + spaces + quote at index a, a quote-spaces-"+"-
+# spaces-quote junction whose first quote is at index >= a + 2, and another quote at least two characters
+# after the junction's second quote (``.`` matches anything but the line's final newline).
+_EQ_QUOTE = re.compile(r"=\s*[\"']")
+_JUNCTION = re.compile(r"(?=[\"']\s*\+\s*([\"']))")
+
+
+def _has_string_concat(line: str) -> bool:
+    m = _EQ_QUOTE.search(line)
+    if m is None:
+        return False
+    j = _JUNCTION.search(line, m.end() + 1)  # first junction with its first quote >= a + 2
+    if j is None:
+        return False
+    last_quote = max(line.rfind('"'), line.rfind("'"))
+    return last_quote >= j.start(1) + 2
+
+
 _HEX_WORD = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
 # The reference's three patterns; the look-around prefixes only skip start positions where no match can
 # begin (inside a run / not at a hex digit or backslash), so findall returns exactly the same matches.
@@ -192,7 +208,7 @@ def compute(doc: Document) -> dict[str, Any]:
     if n_code_lines == 0:
         out["qsc_code_frac_lines_string_concat"] = None
     else:
-        cc = sum(1 for ln in code_lines if "+" in ln and "=" in ln and _STRING_CONCAT.search(ln))
+        cc = sum(1 for ln in code_lines if "+" in ln and "=" in ln and _has_string_concat(ln))
         out["qsc_code_frac_lines_string_concat"] = _r(cc / n_code_lines)
 
     out["qsc_code_cate_encoded_data"] = _encoded_data(content)
