@@ -247,7 +247,10 @@ def handle(req: dict, tmpfs_mb: int, wake_r: int) -> dict:
         if now >= deadline:
             timed_out = status is None and not passed
             break
-        for key, _ in sel.select(timeout=min(deadline - now, 0.5)):
+        # with every pipe closed only the exit status is missing: poll for it briefly instead of
+        # relying on the SIGCHLD wake-up alone
+        wait = min(deadline - now, 0.5 if open_fds else 0.002)
+        for key, _ in sel.select(timeout=wait):
             if key.fd == wake_r:
                 try:
                     os.read(wake_r, 4096)
@@ -330,6 +333,7 @@ def main() -> None:
         if not line.strip():
             continue
         req = json.loads(line)
+        t0 = time.monotonic()
         try:
             resp = handle(req, hello["tmpfs_mb"], wake_r)
         except Exception as e:  # noqa: BLE001 - report and keep serving
@@ -338,6 +342,7 @@ def main() -> None:
             resp = {"passed": False, "timed_out": False, "detail": f"sandbox error: {type(e).__name__}: {e}",
                     "returncode": None, "stdout": "", "stderr": "", "stdout_truncated": False,
                     "stderr_truncated": False, "wall_s": 0.0}
+        resp["server_s"] = round(time.monotonic() - t0, 4)
         control_out.write((json.dumps(resp) + "\n").encode())
         control_out.flush()
 

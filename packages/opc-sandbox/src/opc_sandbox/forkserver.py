@@ -121,6 +121,7 @@ class ForkServer:
         try:
             self._send(req)
             resp = self._recv(timeout_s + 15.0)
+            self.last_server_s = resp.get("server_s") if resp else None
         except (BrokenPipeError, OSError, ValueError):
             resp = None
         if resp is None:  # the server is wedged or gone: kill its namespace, start anew next time
