@@ -159,3 +159,15 @@ def test_rows_round_trip_through_parquet_and_redecide_from_the_stored_columns(tm
     assert [(r["keep"], r["rules_fired"], r["reject_reason"]) for r in again] == [
         (r["keep"], r["rules_fired"], r["reject_reason"]) for r in rows
     ]
+
+
+def test_records_without_language_or_blob_id_are_identified_and_keyed_by_content():
+    from opc_data.records import git_blob_id
+    from opc_data.signals import compute_signals
+
+    content = "def f(x):\n    return x\n"
+    signals = compute_signals({"path": "pkg/mod.py", "content": content})
+    assert "qsc_codepython_cate_ast" in signals and "qsc_code_num_lines" in signals
+    row = next(filter_records([{"repo_name": "o/r", "path": "pkg/mod.py", "content": content}]))
+    assert row["blob_id"] == git_blob_id(content.encode())
+    assert row["program_lang"] == "python" and row["scope"] == "code-python"

@@ -154,6 +154,13 @@ def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     )
 
 
+def _content_blob_id(content: str) -> str:
+    """The git blob id of the content, for records that do not carry one (the random rules' key)."""
+    from opc_data.records import git_blob_id  # noqa: PLC0415
+
+    return git_blob_id(content.encode("utf-8", "surrogatepass"))
+
+
 def _as_float(v: Any) -> float | None:
     if v is None:
         return None
@@ -185,7 +192,8 @@ class _Filter:
         out: dict[str, Any] = {
             "repo_name": record.get("repo_name"),
             "path": record.get("path"),
-            "blob_id": record.get("blob_id"),
+            # a record without one gets its content's git blob id (the key of the random rules)
+            "blob_id": record.get("blob_id") or _content_blob_id(record.get("content") or ""),
         }
         path = record.get("path") or ""
         if record.get("program_lang") and record.get("doc_type"):
@@ -219,7 +227,7 @@ class _Filter:
                     doc_type=doc_type,
                     lang=lang,
                     size_bytes=record.get("size"),
-                    blob_id=record.get("blob_id"),
+                    blob_id=out["blob_id"],
                 )
                 signals, errors = compute_signals_with_errors(doc)
         out["lang"] = lang
@@ -233,7 +241,7 @@ class _Filter:
                 signals,
                 scope,
                 self.thresholds,
-                blob_id=record.get("blob_id"),
+                blob_id=out["blob_id"],
                 random_mode=self.config.random_rule_mode,
                 corrected=self.config.corrected_rules,
             )
