@@ -7,10 +7,6 @@ BeautifulSoup's tree-builder rules. The crafted expectations below are Beautiful
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,50 +17,16 @@ from opc_data.signals import lang_html
 FLOORS = dict.fromkeys(lang_html.SIGNALS, 1.0)
 
 
-def _dev_documents(shared_dir: Path, langs: set[str]) -> Iterator[tuple[dict[str, Any], Document]]:
-    """(reference record, Document) for the dev files of ``langs`` that the reference gave signals."""
-    ref_path = shared_dir / "reference" / "opc_dev.jsonl.gz"
-    raw_path = shared_dir / "data" / "raw_code" / "dev.jsonl.gz"
-    with gzip.open(ref_path, "rt", encoding="utf-8") as ref, gzip.open(raw_path, "rt", encoding="utf-8") as raw:
-        for ref_line, raw_line in zip(ref, raw, strict=True):
-            r = json.loads(ref_line)
-            if r["program_lang"] in langs and r["doc_type"] in ("code", "data"):
-                x = json.loads(raw_line)
-                yield r, Document(x["content"], filename=r["filename"], ext=r["ext"],
-                                  program_lang=r["program_lang"], doc_type=r["doc_type"], size_bytes=x["size"])
-
-
-def _same(expected: Any, got: Any) -> bool:
-    if got == "missing":
-        return False
-    if expected is None or got is None:
-        return expected is None and got is None
-    return abs(float(expected) - float(got)) <= 1e-6
-
-
-@pytest.fixture(scope="module")
-def agreement(shared_dir: Path) -> dict[str, tuple[int, int]]:
-    counts: dict[str, list[int]] = {}
-    for r, doc in _dev_documents(shared_dir, {'html'}):
-        got = lang_html.compute(doc)
-        for name, expected in r["signals"].items():
-            if name.startswith("qsc_code_"):
-                continue
-            c = counts.setdefault(name, [0, 0])
-            c[1] += 1
-            c[0] += _same(expected, got.get(name, "missing"))
-    return {k: (a, n) for k, (a, n) in counts.items()}
+AGREEMENT = {"langs": {"html"}, "compute": lang_html.compute, "floors": FLOORS, "min_files": 80}
 
 
 @pytest.mark.parametrize("signal", sorted(FLOORS))
-def test_signal_agrees_with_reference_on_dev(agreement: dict[str, tuple[int, int]], signal: str) -> None:
-    agree, total = agreement[signal]
-    assert total >= 80
-    assert agree / total >= FLOORS[signal], f"{signal}: {agree}/{total}"
+def test_signal_agrees_with_reference_on_dev(signal_agreement: Any, signal: str) -> None:
+    signal_agreement.assert_agrees(signal)
 
 
-def test_every_reference_signal_is_computed(agreement: dict[str, tuple[int, int]]) -> None:
-    assert set(agreement) == set(FLOORS)
+def test_every_reference_signal_is_computed(signal_agreement: Any) -> None:
+    assert set(signal_agreement.counts) == set(FLOORS)
 
 
 BS4_GET_TEXT = [
