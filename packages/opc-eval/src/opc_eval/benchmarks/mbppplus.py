@@ -169,6 +169,8 @@ class MbppPlus(Benchmark):
         text = record["prompt"].strip().strip("'\"").strip()
         first_assert = record.get("assertion", "").strip().splitlines()[:1]
         prompt = f'"""\n{text}\n{first_assert[0] if first_assert else ""}\n"""\n'
+        if record["task_id"].startswith("HumanEval"):  # HumanEval+: the prompt is the code prefix itself
+            text, prompt = record["prompt"], record["prompt"]
         instruction = (
             f"{text}\nYour code should satisfy this test:\n{first_assert[0] if first_assert else ''}\n\n"
             f"Write the function `{record['entry_point']}` in one ```python code block."
