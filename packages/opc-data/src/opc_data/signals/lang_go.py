@@ -10,6 +10,9 @@ name for ``_test.go``. Reference bug kept by default: ``qsc_codego_cate_var_zero
 of declarations with 0, so it is always 0.0 and its rule never fires; ``compute(doc, corrected=True)``
 gives the intended value (1.0 when no ``var``/``const``/``:=`` declaration is found), see DIVERGENCES.md.
 
+The counting itself is C#'s (``lang_csharp.RegexLineSignals``: the reference's two classes are the same
+code with other regexes); this module holds Go's regexes, import count and test-file signal.
+
 What it does NOT do: parse Go, general code signals, keep/drop.
 """
 
@@ -19,10 +22,9 @@ import re
 from typing import Any
 
 from opc_data.document import Document
+from opc_data.signals.lang_csharp import RegexLineSignals
 
 __all__ = ["compute", "SIGNALS"]
-
-PRECISION = 8
 
 SIGNALS = (
     "qsc_codego_cate_testfile",
@@ -53,10 +55,6 @@ _SIMPLE_VARIABLE = re.compile(r"^\s*var\s+(\w+)\s+(\w+)\s*;?\s*$", re.MULTILINE)
 _IMPORT_ONE = re.compile(r'^import\s+"[^"]+"$')
 
 
-def _frac(count: int, total: int) -> float:
-    return round(count / total, PRECISION)
-
-
 def _imports(code: str) -> int:
     n = 0
     for line in code.split("\n"):
@@ -66,38 +64,24 @@ def _imports(code: str) -> int:
     return n
 
 
+def _testfile(doc: Document) -> dict[str, Any]:
+    return {"qsc_codego_cate_testfile": float(doc.filename.lower().endswith("_test.go"))}
+
+
+_GO = RegexLineSignals(
+    lang="go",
+    prefix="qsc_codego",
+    function=_FUNCTION,
+    variable=_VARIABLE,
+    simple_variable=_SIMPLE_VARIABLE,
+    simple_return=_SIMPLE_RETURN,
+    class_=_CLASS,
+    count_imports=_imports,
+    print_marker="fmt.Print",
+    leading=_testfile,
+)
+
+
 def compute(doc: Document, *, corrected: bool = False) -> dict[str, Any]:
     """The five ``qsc_codego_*`` signals. ``corrected=True``: ``cate_var_zero`` as intended."""
-    if doc.program_lang != "go":
-        return {}
-    cached = doc.cache.get("lang_go")
-    if cached is None:
-        cached = doc.cache["lang_go"] = _compute(doc)
-    out = dict(cached)
-    if corrected:  # the intended definition: no declaration found by the reference's regex
-        out["qsc_codego_cate_var_zero"] = float(_VARIABLE.search(doc.code_content) is None)
-    return out
-
-
-def _compute(doc: Document) -> dict[str, Any]:
-    code = doc.code_content
-    lines = doc.code_lines
-    total = len(lines)
-    out: dict[str, Any] = {"qsc_codego_cate_testfile": float(doc.filename.lower().endswith("_test.go"))}
-    n_functions = len(_FUNCTION.findall(code)) if total else 0
-    out["qsc_codego_frac_lines_func_ratio"] = _frac(n_functions, total) if total else None
-    out["qsc_codego_cate_var_zero"] = 0.0  # the reference compares a list with 0: never true
-    if total:
-        count = (
-            n_functions
-            + _imports(code)
-            + len(_SIMPLE_VARIABLE.findall(code))
-            + len(_SIMPLE_RETURN.findall(code))
-            + len(_CLASS.findall(code))
-        )
-        out["qsc_codego_score_lines_no_logic"] = _frac(count, total)
-        out["qsc_codego_frac_lines_print"] = _frac(sum("fmt.Print" in ln for ln in lines), total)
-    else:
-        out["qsc_codego_score_lines_no_logic"] = None
-        out["qsc_codego_frac_lines_print"] = None
-    return out
+    return _GO.compute(doc, corrected=corrected)
