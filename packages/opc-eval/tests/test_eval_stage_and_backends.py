@@ -123,3 +123,26 @@ def test_opc_serve_answers_completions_and_chat_for_the_openai_backend(tmp_path,
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_hf_backend_generates_from_a_local_hugging_face_folder(tmp_path, tiny_model):
+    """A real transformers LlamaForCausalLM folder (config + safetensors + our tokenizer files)."""
+    import shutil
+
+    transformers = pytest.importorskip("transformers")
+    from opc_eval.backends import GenParams, make_backend
+
+    model_dir = tmp_path / "hf"
+    shutil.copytree(tiny_model / "tokenize" / "tokenizer", model_dir)
+    tok = transformers.AutoTokenizer.from_pretrained(model_dir)
+    config = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    transformers.LlamaForCausalLM(config).save_pretrained(model_dir)
+    b = make_backend("hf", model_dir=str(model_dir))
+    params = GenParams(max_new_tokens=8, temperature=0.0)
+    first = b.complete(["def add(a, b):\n"], params)
+    assert first == b.complete(["def add(a, b):\n"], params) and isinstance(first[0][0], str)
+    chat = b.chat([[{"role": "user", "content": "hi"}]], GenParams(max_new_tokens=4, temperature=0.7, n=2))
+    assert len(chat[0]) == 2
