@@ -2,7 +2,9 @@
 
 Where it sits: eval (scoring model completions against benchmark tests) and synth (validating
 generated functions with their tests) both call ``run_program``; ``opc_sandbox.pool`` runs many in
-parallel. Nothing else in the project executes untrusted code.
+parallel, through warm per-worker fork servers (``opc_sandbox.forkserver``: the same protections,
+a forked child per program instead of a new ``unshare`` + interpreter). Nothing else in the project
+executes untrusted code.
 
     parent (root, harness)                         unshare --pid --net --mount --fork --kill-child
       ├─ mkdtemp: R/program.py (0644 root), R/work/ (owned by the sandbox uid)
