@@ -123,3 +123,17 @@ def test_recipe_validation_names_bad_fields_without_importing_torch() -> None:
         PretrainConfig(max_steps=10, warmup_steps=20)
     assert build_model_config(PretrainConfig(), 8000).vocab_size == 8000
     assert build_model_config(PretrainConfig(), 8001).vocab_size == 8064
+
+
+def test_output_on_s3_is_complete_and_load_final_reads_it(tmp_path, tokens_uri, s3_bucket) -> None:
+    from opc_core import storage
+
+    ctx = _ctx(tmp_path, "pretrain", {"tokens": _manifest("tokenize", tokens_uri)}, "unused")
+    ctx.output_uri = f"{s3_bucket}/pretrain/k"
+    STAGE.run(PretrainConfig(**{**SMALL, "max_steps": 4, "warmup_steps": 1, "checkpoint_every": 2}), ctx)
+    files = storage.list_files(ctx.output_uri)
+    for name in ("metrics.jsonl", "summary.json", "loss.png", "final/model.safetensors", "final/model_config.json",
+                 "checkpoints/step-00000004/model.safetensors"):
+        assert name in files, files
+    model, config = load_final(ctx.output_uri)
+    assert config.dim == 64 and sum(p.numel() for p in model.parameters()) == config.num_params()
