@@ -81,3 +81,18 @@ def test_zero2_and_zero3_match_plain_torch_and_checkpoints_resume_and_convert(tm
           tr, va, converted)
     assert [m["step"] for m in read_metrics(converted / "metrics.jsonl") if "loss" in m] == [11, 12]
     assert latest_checkpoint(converted).name == "step-00000010"
+
+
+def test_deepspeed_config_is_generated_from_the_training_settings() -> None:
+    from opc_core.errors import OpcError
+    from opc_train.distributed import deepspeed_config
+
+    s = worker.settings(micro=4, accum=3, backend="deepspeed", zero_stage=1, grad_clip=0.5,
+                        deepspeed_config={"zero_optimization": {"overlap_comm": True}, "steps_per_print": 10})
+    cfg = deepspeed_config(s, world_size=8, cuda=True)
+    assert cfg["train_micro_batch_size_per_gpu"] == 4 and cfg["gradient_accumulation_steps"] == 3
+    assert cfg["train_batch_size"] == 4 * 3 * 8 and cfg["gradient_clipping"] == 0.5
+    assert cfg["zero_optimization"] == {"stage": 1, "overlap_comm": True} and cfg["steps_per_print"] == 10
+    assert cfg["bf16"] == {"enabled": True} and not deepspeed_config(s, 1, cuda=False)["bf16"]["enabled"]
+    with pytest.raises(OpcError, match="zero_stage"):
+        deepspeed_config(worker.settings(zero_stage=4), world_size=1, cuda=False)

@@ -33,7 +33,7 @@ def test_sigkill_mid_run_then_resume_gives_bitwise_identical_losses(tmp_path: Pa
     assert _run("train", str(data), str(straight), "--max-steps", "30").wait(300) == 0
 
     killed = tmp_path / "killed"
-    proc = _run("train", str(data), str(killed), "--max-steps", "30", "--slow", "0.05")
+    proc = _run("train", str(data), str(killed), "--max-steps", "30", "--slow", "0.2")
     deadline = time.time() + 240
     while time.time() < deadline:
         steps = [m["step"] for m in _metrics(killed) if "loss" in m]
