@@ -137,3 +137,16 @@ def test_output_on_s3_is_complete_and_load_final_reads_it(tmp_path, tokens_uri, 
         assert name in files, files
     model, config = load_final(ctx.output_uri)
     assert config.dim == 64 and sum(p.numel() for p in model.parameters()) == config.num_params()
+
+
+@pytest.mark.slow
+def test_nproc_2_runs_the_stage_under_torchrun_with_the_same_outputs(tmp_path, tokens_uri, monkeypatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    ctx = _ctx(tmp_path, "pretrain", {"tokens": _manifest("tokenize", tokens_uri)}, "ddp")
+    result = STAGE.run(PretrainConfig(**{**SMALL, "max_steps": 4, "warmup_steps": 1, "micro_batch_size": 4,
+                                         "nproc": 2, "checkpoint_every": 2}), ctx)
+    out = Path(ctx.output_uri)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["steps"] == 4 and summary["tokens_seen"] == 4 * 8 * 64
+    assert result.metrics["final_val_loss"] == summary["final_val_loss"] and result.metrics["first_train_loss"] > 0
+    assert (out / "final" / "model.safetensors").exists() and (out / "checkpoints" / "step-00000004").is_dir()

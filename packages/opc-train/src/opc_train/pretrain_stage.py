@@ -135,17 +135,13 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
             val_uri = str(storage.download_dir(val_uri, ctx.scratch / "tokens" / "val"))
         job = write_job(ctx.scratch / "job.json", model_config, settings, train_uri, val_uri, str(run_dir))
         launch(job, config.nproc)
-        summary = json.loads((run_dir / "summary.json").read_text())
-        first_loss = last_loss = None
-        rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
-        if rows:
-            first_loss, last_loss = rows[0]["loss"], rows[-1]["loss"]
-        mean_tps = sum(r["tokens_per_s"] for r in rows) / max(1, len(rows))
     else:
-        result = train(model_config, settings, train_shards, val_shards, run_dir)
-        summary = {"final_val_loss": result.final_val_loss, "unigram_val_loss": result.unigram_val_loss,
-                   "steps": result.steps, "tokens_seen": result.tokens_seen}
-        first_loss, last_loss, mean_tps = result.first_loss, result.last_loss, result.mean_tokens_per_s
+        train(model_config, settings, train_shards, val_shards, run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    # from the log, not the process: a resumed run's first loss is the original run's first step
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+    first_loss, last_loss = (rows[0]["loss"], rows[-1]["loss"]) if rows else (None, None)
+    mean_tps = sum(r["tokens_per_s"] for r in rows) / max(1, len(rows))
     if remote:
         storage.upload_dir(run_dir, ctx.output_uri)
     final_val, unigram = summary["final_val_loss"], summary["unigram_val_loss"]
