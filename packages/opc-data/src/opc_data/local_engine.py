@@ -15,6 +15,10 @@ Resume: each phase leaves a marker (``_work/input/_DONE.json``, ``_work/dedup.pa
 ``_work/stats/part-N.json``); a rerun skips what is marked. ``_work/`` is removed once the stage
 output is complete.
 
+Workers are spawned (not forked: the parent may hold S3 client threads), so a *script* that runs the
+stage with ``workers`` > 1 needs the usual ``if __name__ == "__main__":`` guard; the ``opc`` CLI,
+notebooks and tests need nothing.
+
 What it does NOT do: distribute across machines (``spark_engine`` does), or import pyspark.
 """
 
