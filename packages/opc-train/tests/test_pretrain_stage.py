@@ -150,3 +150,17 @@ def test_nproc_2_runs_the_stage_under_torchrun_with_the_same_outputs(tmp_path, t
     assert summary["world_size"] == 2 and summary["steps"] == 4 and summary["tokens_seen"] == 4 * 8 * 64
     assert result.metrics["final_val_loss"] == summary["final_val_loss"] and result.metrics["first_train_loss"] > 0
     assert (out / "final" / "model.safetensors").exists() and (out / "checkpoints" / "step-00000004").is_dir()
+
+
+def test_token_shards_of_another_tokenizer_are_refused_before_training(tmp_path, tokens_uri) -> None:
+    import shutil
+
+    other = tmp_path / "tokens"
+    shutil.copytree(tokens_uri, other)
+    meta = json.loads((other / "tokens_meta.json").read_text())
+    meta["fingerprint"]["tokenizer_hash"] = "0" * 64
+    (other / "tokens_meta.json").write_text(json.dumps(meta))
+    ctx = _ctx(tmp_path, "pretrain", {"tokens": _manifest("tokenize", str(other))}, "out")
+    with pytest.raises(OpcError, match="tokenizer_hash"):
+        STAGE.run(PretrainConfig(**SMALL), ctx)
+    assert not (Path(ctx.output_uri) / "metrics.jsonl").exists()

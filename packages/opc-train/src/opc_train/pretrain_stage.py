@@ -114,13 +114,14 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
 
     from opc_core import storage
     from opc_train.distributed import launch, write_job
-    from opc_train.token_shards import TokenShards
+    from opc_train.token_shards import open_token_data
     from opc_train.train_loop import train
 
     tokens_uri = ctx.input_uri("tokens")
     train_uri, val_uri = storage.join(tokens_uri, "train"), storage.join(tokens_uri, "val")
-    train_shards = TokenShards.open(train_uri)
-    val_shards = TokenShards.open(val_uri, expect=train_shards.fingerprint)
+    # checks that tokenizer files, tokens_meta.json and both splits carry one fingerprint
+    data = open_token_data(tokens_uri, cache_dir=ctx.scratch / "token-cache")
+    train_shards, val_shards = data.train, data.val
     model_config = build_model_config(config, train_shards.fingerprint.vocab_size)
     settings = build_settings(config, ctx.seed if config.seed is None else config.seed)
     remote = storage.is_remote(ctx.output_uri)
@@ -156,6 +157,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
         "model": config.model, "model_params": model_config.num_params(),
         "mean_tokens_per_s": round(mean_tps, 1),
         "checkpoints": storage.join(ctx.output_uri, "checkpoints"),
+        "token_fingerprint": data.fingerprint.to_dict(),
     }
     return StageResult(
         metrics=metrics,
