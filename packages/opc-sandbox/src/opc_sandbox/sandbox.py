@@ -172,6 +172,20 @@ def interpreter_paths(python: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _hidden_from_others(python: str) -> bool:
+    """True when some directory the interpreter needs has an ancestor others cannot traverse."""
+    for path in interpreter_paths(python):
+        current = ""
+        for part in path.split("/")[1:]:
+            current += "/" + part
+            try:
+                if not os.stat(current).st_mode & 0o001:
+                    return True
+            except OSError:
+                break
+    return False
+
+
 @lru_cache(maxsize=1)
 def probe() -> Capabilities:
     """Find out once which protections the host supports, and log each one that is missing."""
@@ -302,8 +316,14 @@ def run_program(
     if timeout_s != limits.timeout_s:
         limits = Limits(**{**limits.__dict__, "timeout_s": timeout_s})
     caps = probe() if isolate else Capabilities(False, None, False, False, False)
-    uid_switch = isolate and caps.root
     python = python or sys.executable
+    uid_switch = isolate and caps.root
+    if uid_switch and not caps.mount_namespace and _hidden_from_others(python):
+        # without a mount namespace the interpreter (e.g. under /root, mode 700) cannot be bound back
+        # for the unprivileged uid: every program would fail to import; run as root instead, loudly
+        _warn_once(f"{python} lives under a directory other users cannot enter and there is no mount "
+                   "namespace: programs run as root (no uid switch)")
+        uid_switch = False
     root = tempfile.mkdtemp(prefix="opc-sbx-")
     started = time.monotonic()
     proc: subprocess.Popen | None = None
