@@ -48,7 +48,9 @@ What is NOT protected:
   (each pool worker uses its own uid to keep them apart).
 - without root (or without ``unshare``) the namespaces, the uid switch and the read-only mounts are not
   available; the sandbox then still applies rlimits, the timeout, the scrubbed env and the temp dir,
-  and logs loudly what is missing.
+  and logs loudly what is missing. As root without a mount namespace, an interpreter that lives under a
+  directory other users cannot enter (e.g. /root/.pyenv) cannot be reached by the sandbox uid: the
+  programs then run as root, with a warning.
 """
 
 from __future__ import annotations
