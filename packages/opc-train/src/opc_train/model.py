@@ -13,8 +13,15 @@ logits match). RoPE is the "rotate half" form transformers uses, RMSNorm compute
 Incremental decoding: ``forward(idx, kv_cache=cache, start_pos=p)`` writes the new keys/values at
 positions ``p..p+T-1`` of a preallocated ``KVCache`` and attends over ``0..p+T-1``.
 
-Not here: the loss (the train loop computes it), sampling (``generation.py``), distributed wrapping
-(``distributed.py``), weight loading from files (``checkpoint.py``).
+Training: ``forward(idx, targets=y)`` returns the *summed* token cross-entropy (the train loop divides
+by the global token count). On CPU in fp32 it runs fused kernels that compute the same function
+faster: one matmul for q/k/v and one for gate/up (weights concatenated on the fly, so the stored
+layout stays LlamaForCausalLM's), and a chunked lm_head + cross-entropy that produces its gradients
+in the forward pass (one softmax pass, no full logits). ``set_fused_kernels(False)`` gives the plain
+path (DeepSpeed ZeRO-3 needs it; a test checks both paths agree).
+
+Not here: sampling (``generation.py``), distributed wrapping (``distributed.py``), weight loading
+from files (``checkpoint.py``).
 """
 
 from __future__ import annotations
