@@ -27,6 +27,7 @@ from opc_core.stage import StageContext, StageResult, StageSpec
 # through the same runner, manifests and storage as the product stages.
 
 REPO = Path(__file__).resolve().parent
+MICRO = REPO / "tests" / "recipes" / "micro.yaml"
 SHARED = Path(os.environ.get("OPC_SHARED_DIR", REPO.parent / "shared"))
 
 

@@ -20,33 +20,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import MICRO
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-MICRO = REPO / "tests" / "recipes" / "micro.yaml"
 # the stage each notebook reads (its setup cell runs it with run_upstream=True)
 NOTEBOOK_STAGE = {"01_data": "data", "02_train": "pretrain", "03_eval": "eval", "04_lineage": "release"}
-
-
-@pytest.fixture(scope="session")
-def micro_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """Run the micro recipe's whole pipeline once: (workdir, stage -> output key).
-
-    Torch runs single-threaded meanwhile: a 0.2M-parameter model gains nothing from intra-op threads, and on
-    a loaded 2-core machine their spin-waits made the 40 steps ~9x slower (107 s vs 12 s, measured).
-    """
-    import torch
-
-    from opc_core.recipe import load_recipe
-    from opc_core.runner import run_pipeline
-
-    workdir = tmp_path_factory.mktemp("micro-work")
-    recipe = load_recipe(MICRO, [f"workdir={workdir}"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return workdir, {o.stage: o.key for o in run_pipeline(recipe)}
-    finally:
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
