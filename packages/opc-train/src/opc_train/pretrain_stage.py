@@ -61,6 +61,8 @@ class PretrainConfig(BaseModel):
     zero_stage: int = Field(0, ge=0, le=3)
     deepspeed: dict[str, Any] = Field(default_factory=dict, description="extra DeepSpeed config keys")
     nproc: int = Field(1, ge=1, description="processes on this node; > 1 (or deepspeed) launches torchrun")
+    threads: int | None = Field(None, ge=1, description="CPU threads per process (None: torch's default); a fixed "
+                                "count also keeps CPU results bitwise equal across machines")
     seed: int | None = Field(None, description="default: the recipe seed")
     peak_flops: float | None = Field(None, description="per-device peak FLOP/s for MFU (known GPUs: automatic)")
 
@@ -103,7 +105,8 @@ def build_settings(config: PretrainConfig, seed: int):
         betas=(config.beta1, config.beta2), grad_clip=config.grad_clip, eval_every=config.eval_every,
         eval_batches=config.eval_batches, checkpoint_every=config.checkpoint_every, keep_last=config.keep_last,
         milestone_every=config.milestone_every, log_every=config.log_every, compile=config.compile,
-        device=config.device, seed=seed, peak_flops=config.peak_flops, backend=config.backend,
+        device=config.device, seed=seed, peak_flops=config.peak_flops, num_threads=config.threads,
+        backend=config.backend,
         zero_stage=config.zero_stage, deepspeed_config=config.deepspeed,
     )
 

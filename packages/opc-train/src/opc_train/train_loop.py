@@ -83,6 +83,7 @@ class TrainSettings:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
     peak_flops: float | None = None
+    num_threads: int | None = None  # CPU threads for torch (None: torch's default)
     backend: str = "torch"  # torch (one process or torchrun DDP) | deepspeed
     zero_stage: int = 0
     deepspeed_config: dict[str, Any] = field(default_factory=dict)  # extra keys merged into the generated config
@@ -280,6 +281,16 @@ def train(
     dist=None,
 ) -> TrainResult:
     """Train (or resume) in ``run_dir``; returns the summary also written to ``summary.json`` (rank 0)."""
+    threads_before = torch.get_num_threads()
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    try:
+        return _train(model_config, settings, train_shards, val_shards, run_dir, dist)
+    finally:
+        torch.set_num_threads(threads_before)  # the thread count is process-wide: leave it as found
+
+
+def _train(model_config, settings, train_shards, val_shards, run_dir, dist) -> TrainResult:
     from opc_train.data_loader import TokenBatchLoader
     from opc_train.distributed import DistContext
 
