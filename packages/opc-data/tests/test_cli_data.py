@@ -56,6 +56,11 @@ def test_filter_writes_one_row_per_record_with_the_documented_columns(dev_slice,
     for col in ("repo_name", "path", "blob_id", "program_lang", "doc_type", "keep", "rules_fired",
                 "qsc_code_num_words", "qsc_code_frac_chars_alphabet"):
         assert col in table.column_names
+    # the library's one filter schema, column for column (names, order and types)
+    from opc_data.filtering import FILTER_SCHEMA, ROW_COLUMNS, SIGNAL_COLUMNS
+
+    assert table.column_names == [*ROW_COLUMNS, *SIGNAL_COLUMNS]
+    assert [(f.name, f.type) for f in table.schema] == [(f.name, f.type) for f in FILTER_SCHEMA]
     binaries = [r for r, rec in zip(rows, records, strict=True) if rec["is_binary"]]
     assert binaries and not any(r["keep"] for r in binaries)
     assert all(r["rules_fired"] for r in rows if r["reject_reason"] == "rules")

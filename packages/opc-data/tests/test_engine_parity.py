@@ -1,9 +1,11 @@
-"""The Spark engine keeps exactly what the local engine keeps (repo_name, path, content).
+"""The Spark engine writes exactly what the local engine writes (kept set, counts, output bytes).
 
 The corpus is a deterministic subset of dev.jsonl.gz chosen to exercise every step: both
 psf/requests snapshots and spf13/cobra with its v1.5.0 pseudo-fork (exact and verified fuzzy
-duplicates), plus every 40th other file (all languages, binaries, licence-header sources). The full
-dev corpus takes minutes per engine on 2 cores; run it with OPC_PARITY_FULL=1.
+duplicates), plus every 40th other file (all languages, binaries, licence-header sources), cut into
+three JSONL files of uneven sizes so that phase A reads several units in parallel and input shards
+straddle unit boundaries. The full dev corpus (one unit) takes minutes per engine on 2 cores; run it
+with OPC_PARITY_FULL=1.
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ def corpus(shared_dir, tmp_path_factory) -> str:
     src = shared_dir / "data/raw_code/dev.jsonl.gz"
     if os.environ.get("OPC_PARITY_FULL"):
         return str(src)
-    out = tmp_path_factory.mktemp("parity") / "subset.jsonl.gz"
-    with gzip.open(src, "rt", encoding="utf-8") as fh, gzip.open(out, "wt", encoding="utf-8") as dst:
-        for i, line in enumerate(fh):
-            repo = json.loads(line)["repo_name"]
-            if repo.startswith(("psf/requests", "spf13/cobra")) or i % 40 == 0:
-                dst.write(line)
-    return str(out)
+    with gzip.open(src, "rt", encoding="utf-8") as fh:
+        lines = [line for i, line in enumerate(fh)
+                 if json.loads(line)["repo_name"].startswith(("psf/requests", "spf13/cobra")) or i % 40 == 0]
+    folder = tmp_path_factory.mktemp("parity") / "subset"
+    cuts = [0, 37, len(lines) // 2 + 11, len(lines)]  # no cut on a multiple of records_per_shard
+    _write_units(folder, [lines[a:b] for a, b in zip(cuts, cuts[1:], strict=False)])
+    return str(folder)
+
+
+def _write_units(folder: Path, parts: list[list[str]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, part in enumerate(parts):
+        with gzip.open(folder / f"part-{n}.jsonl.gz", "wt", encoding="utf-8") as dst:
+            dst.writelines(part)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +80,51 @@ def test_spark_engine_kept_set_equals_local_engine(runs):
         assert sd[key] == ld[key], key
     lf, sf = local.manifest.metrics["funnel"], on_spark.manifest.metrics["funnel"]
     assert sf["steps"] == lf["steps"] and sf["reasons"] == lf["reasons"]
+
+
+def test_spark_engine_output_files_are_byte_identical_to_local_engine(runs):
+    local, on_spark = map(lambda o: Path(o.manifest.uri), runs)
+    for name in ("kept", "rejected", "quarantined"):
+        files = sorted(p.name for p in (local / name).glob("*.parquet"))
+        assert len(files) >= 2, name  # several input shards (records_per_shard 250)
+        assert sorted(p.name for p in (on_spark / name).glob("*.parquet")) == files, name
+        for f in files:
+            assert (on_spark / name / f).read_bytes() == (local / name / f).read_bytes(), f"{name}/{f}"
+
+
+def test_spark_phase_a_writes_the_local_engines_input_shards_byte_for_byte(spark, shared_dir, tmp_path):
+    """Units of 0, 5, 1 and 23 records, 7 records per shard: shards straddle units and skip the empty one."""
+    from opc_data import local_engine, spark_engine
+    from opc_data.config import DataConfig
+
+    with gzip.open(shared_dir / "data/raw_code/dev.jsonl.gz", "rt", encoding="utf-8") as fh:
+        lines = [line for _, line in zip(range(29), fh, strict=False)]
+    _write_units(tmp_path / "src", [[], lines[:5], lines[5:6], lines[6:]])
+    cfg = DataConfig.model_validate({"ingest": {"sources": [str(tmp_path / "src")]},
+                                     "engine": {"kind": "spark", "records_per_shard": 7}})
+    local_marker = local_engine.write_input_shards(cfg, str(tmp_path / "local"))
+    spark_marker = spark_engine.spark_input_shards(spark, cfg, str(tmp_path / "spark"))
+    assert spark_marker == local_marker
+    assert local_marker["records"] == 29 and len(local_marker["shards"]) == 5
+    for shard in local_marker["shards"]:
+        want = (tmp_path / "local/_work/input" / shard).read_bytes()
+        assert (tmp_path / "spark/_work/input" / shard).read_bytes() == want, shard
+    assert not (tmp_path / "spark/_work/units").exists()  # the unit pieces are removed once merged
+
+
+def test_spark_phase_a_raises_a_units_ingest_error_on_the_driver_naming_the_file(spark, shared_dir, tmp_path):
+    from opc_core.errors import OpcError
+    from opc_data import spark_engine
+    from opc_data.config import DataConfig
+
+    with gzip.open(shared_dir / "data/raw_code/dev.jsonl.gz", "rt", encoding="utf-8") as fh:
+        lines = [line for _, line in zip(range(40), fh, strict=False)]
+    _write_units(tmp_path / "src", [lines[:20], lines[20:]])
+    cut = tmp_path / "src/part-1.jsonl.gz"
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    cfg = DataConfig.model_validate({"ingest": {"sources": [str(tmp_path / "src")]}, "engine": {"kind": "spark"}})
+    with pytest.raises(OpcError, match=r"part-1\.jsonl\.gz.*truncated or corrupt"):
+        spark_engine.spark_input_shards(spark, cfg, str(tmp_path / "out"))
 
 
 def test_spark_dedup_decisions_point_at_records_that_passed_dedup(runs):

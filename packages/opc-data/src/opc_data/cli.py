@@ -36,20 +36,6 @@ WorkersOpt = Annotated[int, typer.Option(help="worker processes (0 = all cores)"
 RowsOpt = Annotated[int, typer.Option(help="rows per output Parquet file")]
 
 
-def _filter_schema():
-    import pyarrow as pa
-
-    from opc_data.filtering import SIGNAL_COLUMNS
-
-    strings = ("repo_name", "path", "blob_id", "program_lang", "doc_type", "lang", "scope")
-    return pa.schema([
-        *[pa.field(c, pa.string()) for c in strings],
-        pa.field("keep", pa.bool_()), pa.field("rules_fired", pa.list_(pa.string())),
-        pa.field("reject_reason", pa.string()), pa.field("signal_errors", pa.string()),
-        *[pa.field(c, pa.float64()) for c in SIGNAL_COLUMNS],
-    ])
-
-
 def _dedup_schema():
     import pyarrow as pa
 
@@ -61,10 +47,17 @@ def _dedup_schema():
     ])
 
 
-def _filter_batch(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from opc_data.filtering import filter_records
+_RECORD_FILTER: list[Any] = []  # this process's RecordFilter (the defaults), built on first use
 
-    return list(filter_records(records))
+
+def _filter_batch(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Filter one batch (in a pool worker or inline), reusing the process's one RecordFilter."""
+    from opc_data.filtering import FilterConfig, RecordFilter
+
+    if not _RECORD_FILTER:
+        _RECORD_FILTER.append(RecordFilter(FilterConfig()))
+    rule_filter = _RECORD_FILTER[0]
+    return [rule_filter.filter_record(r) for r in records]
 
 
 def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -160,6 +153,7 @@ def filter_command(input: InputArg, output_dir: OutputArg, workers: WorkersOpt =
     """Language id + OpenCoder signals + rules on the raw content; one row per input record."""
     from opc_core import storage
     from opc_core.errors import OpcError
+    from opc_data.filtering import FILTER_SCHEMA  # the one schema of filter rows (signal columns included)
 
     output_dir = storage.normalize(output_dir)
     counts = {"in": 0, "kept": 0, "rejected": 0, "quarantined": 0}
@@ -179,7 +173,7 @@ def filter_command(input: InputArg, output_dir: OutputArg, workers: WorkersOpt =
         _check_input(input)
         reader = _Reader(input)
         n = workers or os.cpu_count() or 1
-        _write(counted(_ordered_parallel(_batches(reader, 200), n)), output_dir, _filter_schema(), rows_per_file)
+        _write(counted(_ordered_parallel(_batches(reader, 200), n)), output_dir, FILTER_SCHEMA, rows_per_file)
     except OpcError as exc:
         _fail(exc)
     except (OSError, EOFError, ValueError) as exc:

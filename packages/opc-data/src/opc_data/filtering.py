@@ -11,6 +11,9 @@ to the document). ``reject_reason`` is None for kept rows, ``"quarantined: <reas
 ingest marked (binary, undecodable, oversize; never analysed), ``"doc_type: unknown"`` /
 ``"doc_type: excluded"`` (dropped without signals, as the reference), or ``"rules"``.
 
+``RecordFilter(config)`` is the per-config filter object (thresholds resolved once) that the stage,
+the CLI and ``filter_records`` share; ``filter_record`` builds one per call (fine for a few records).
+
 ``FilterConfig`` is the recipe section: per-scope threshold overrides (declarative rules, see
 ``opc_data.rules``), the random-rule mode, natural-language detection and the corrected-rule option.
 The defaults reproduce the reference pipeline.
@@ -41,6 +44,7 @@ from opc_data.signals.natural_language import detect_language
 
 __all__ = [
     "FilterConfig",
+    "RecordFilter",
     "RuleSpec",
     "filter_records",
     "filter_record",
@@ -167,14 +171,19 @@ def _as_float(v: Any) -> float | None:
     return float(v)
 
 
-class _Filter:
-    """Config resolved once (thresholds parsed) and applied to many records."""
+class RecordFilter:
+    """The rule filter of one config, built once (thresholds resolved) and applied to many records.
+
+    Building it parses the threshold tables, which costs far more than filtering one record: the
+    stage and the CLI keep one per process and call ``filter_record`` per record.
+    """
 
     def __init__(self, config: FilterConfig) -> None:
         self.config = config
         self.thresholds = config.resolved_thresholds()
 
     def decide_row(self, row: Mapping[str, Any]) -> tuple[bool, list[str], str | None]:
+        """(keep, rules fired, reject reason) of a row with stored signal columns; computes nothing."""
         scope = row.get("scope")
         if scope is None:
             return False, [], row.get("reject_reason") or f"doc_type: {row.get('doc_type')}"
@@ -188,7 +197,8 @@ class _Filter:
         )
         return keep, fired, None if keep else "rules"
 
-    def row(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def filter_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """One output row for one raw record (see the module docstring)."""
         out: dict[str, Any] = {
             "repo_name": record.get("repo_name"),
             "path": record.get("path"),
@@ -255,16 +265,16 @@ class _Filter:
 
 def filter_record(record: Mapping[str, Any], config: FilterConfig | None = None) -> dict[str, Any]:
     """One output row for one raw record (see the module docstring)."""
-    return _Filter(config or FilterConfig()).row(record)
+    return RecordFilter(config or FilterConfig()).filter_record(record)
 
 
 def filter_records(
     records: Iterable[Mapping[str, Any]], config: FilterConfig | None = None
 ) -> Iterator[dict[str, Any]]:
     """One output row per input record, in input order (streaming; nothing is held back)."""
-    f = _Filter(config or FilterConfig())
+    f = RecordFilter(config or FilterConfig())
     for record in records:
-        yield f.row(record)
+        yield f.filter_record(record)
 
 
 def redecide(rows: Iterable[Mapping[str, Any]], config: FilterConfig) -> Iterator[dict[str, Any]]:
@@ -272,7 +282,7 @@ def redecide(rows: Iterable[Mapping[str, Any]], config: FilterConfig) -> Iterato
 
     ``lang`` and ``scope`` are taken from the rows (natural-language detection happened at signal time).
     """
-    f = _Filter(config)
+    f = RecordFilter(config)
     for row in rows:
         keep, fired, reject = f.decide_row(row)
         yield {**row, "keep": keep, "rules_fired": fired, "reject_reason": reject}

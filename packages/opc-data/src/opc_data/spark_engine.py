@@ -1,6 +1,14 @@
 """The Spark engine of the ``data`` stage: the same per-record functions as the local engine, as Spark jobs.
 
-    phase A  read          (driver)  local_engine.write_input_shards: ingest -> prepare_record -> _work/input/
+    phase A  read          (Spark)   one task per source unit (a record file, a repository folder, an
+                                     archive, a distribution; ``ingest.plan_units``, sorted, cheap):
+                                     read_unit -> prepare_record -> _work/units/u-N/part-*.parquet
+                                     (unit-local _idx) + a count marker
+                                     (driver) counts only -> global _idx offsets and the local engine's
+                                     shard boundaries (records_per_shard over the units in plan order)
+                                     (Spark)  one task per input shard: slices of the unit pieces,
+                                     _idx shifted -> _work/input/part-N.parquet, byte-identical to
+                                     local_engine.write_input_shards
     phase B  dedup         (Spark)   input shards ──mapInPandas──▶ digest, keep-rank columns, 16 LSH band keys
                                      exact:  Window(partitionBy digest, orderBy rank) -> keeper = row 1
                                      fuzzy:  posexplode(band keys) -> groupBy(band, key) -> buckets of 2+
@@ -11,14 +19,16 @@
                                      sampling, decontamination), writing kept/ rejected/ ... part-N
     phase D  merge         (driver)  local_engine.finish: funnel, attribution, report
 
-The kept set equals the local engine's (test_engine_parity): exact groups, band keys, buckets and
-the resolution are the same functions on the same values; only where they run differs. Outputs
-must be on storage every executor can reach (a local path in ``local[*]``, ``s3://`` on a cluster).
-Resume works as locally: phase markers and per-shard markers under ``_work/``.
+The outputs are byte-identical to the local engine's (test_engine_parity): the input shards have the
+same boundaries, order and ``_idx`` values; exact groups, band keys, buckets and the resolution are
+the same functions on the same values; only where they run differs. Outputs must be on storage every
+executor can reach (a local path in ``local[*]``, ``s3://`` on a cluster). Resume works as locally:
+phase markers, per-unit and per-shard markers under ``_work/``.
 
-What it does NOT do: read the raw sources in parallel (phase A streams on the driver; a gap for
-very large dumps), or hold anything but bucket members, their ranks and shingle sets on the driver.
-``pyspark`` is imported only here, and only when the engine runs (extra ``opc-data[spark]``).
+What it does NOT do: split one source unit: a single large JSONL/Parquet file or archive is read by
+one task (give many files to read in parallel), and phase A writes the prepared records twice (unit
+pieces, then input shards). The driver holds unit counts, bucket members, their ranks and shingle
+sets only. ``pyspark`` is imported only here, and only when the engine runs (extra ``opc-data[spark]``).
 """
 
 from __future__ import annotations
@@ -98,6 +108,125 @@ def _shingles(batches, dedup_json: str, needed: set[int]):
             if int(rec["_idx"]) in needed:
                 out.append([int(rec["_idx"]), record_shingles(rec, cfg).view(np.int64).tolist()])
         yield pd.DataFrame(out, columns=["_idx", "shingles"])
+
+
+def _unit_dir(out: str, n: int) -> str:
+    from opc_data.local_engine import _work
+
+    return _work(out, "units", f"u-{n:06d}")
+
+
+def read_unit_task(out: str, n: int, unit, config_json: str) -> dict[str, Any]:
+    """Phase A on an executor: read one unit, prepare its records (unit-local ``_idx``), write pieces.
+
+    Pieces are ``records_per_shard`` rows (memory: one piece); the marker written last lists them with
+    their row counts. An ingest error comes back as data so the driver raises it with its hint.
+    """
+    from opc_core import dataset
+    from opc_core.errors import OpcError
+    from opc_data.ingest import read_unit
+    from opc_data.stage import PREPARED_SCHEMA, prepare_record
+
+    config = DataConfig.model_validate_json(config_json)
+    per = config.engine.records_per_shard
+    directory = _unit_dir(out, n)
+    writer = dataset.ShardWriter(directory, PREPARED_SCHEMA, per)
+    count = 0
+    try:
+        for record in read_unit(unit, config.ingest):
+            writer.write(prepare_record(record, count, config))
+            count += 1
+        written = writer.close()
+    except OpcError as exc:
+        return {"error": exc.message, "where": exc.where or unit.label, "hint": exc.hint}
+    pieces = [[uri.rsplit("/", 1)[-1], min(per, count - i * per)] for i, uri in enumerate(written)]
+    marker = {"unit": n, "label": unit.label, "records": count, "pieces": pieces}
+    storage.write_json_atomic(directory + ".json", marker)
+    return marker
+
+
+def plan_input_shards(counts: list[int], per: int) -> list[tuple[int, int, list[tuple[int, int, int, int]]]]:
+    """The local engine's shard boundaries from unit counts alone (no record read on the driver).
+
+    Records are numbered in unit order; shard k holds global ``_idx`` [k*per, (k+1)*per). Returns
+    (k, first _idx, [(unit, piece, start row, stop row) ...]) per shard; pieces hold ``per`` rows.
+    """
+    total = sum(counts)
+    shards: list[tuple[int, int, list[tuple[int, int, int, int]]]] = [
+        (k, k * per, []) for k in range(-(-total // per))]
+    unit_start = 0
+    for unit, count in enumerate(counts):
+        for piece, p0 in enumerate(range(0, count, per)):
+            rows, a = min(per, count - p0), 0
+            while a < rows:  # a piece spans at most two shards (both hold ``per`` rows)
+                g = unit_start + p0 + a
+                b = min(rows, (g // per + 1) * per - unit_start - p0)
+                shards[g // per][2].append((unit, piece, a, b))
+                a = b
+        unit_start += count
+    return shards
+
+
+def write_input_shard_task(out: str, shard: tuple[int, int, list[tuple[int, int, int, int]]],
+                           pieces: dict[int, list[str]]) -> int:
+    """Phase A on an executor: one input shard from slices of unit pieces, ``_idx`` made global."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from opc_core import dataset
+    from opc_data.local_engine import _work
+    from opc_data.stage import PREPARED_SCHEMA
+
+    k, first, slices = shard
+    parts = []
+    for unit, piece, a, b in slices:
+        uri = storage.join(_unit_dir(out, unit), pieces[unit][piece])
+        table = pq.read_table(io.BytesIO(storage.read_bytes(uri))).cast(PREPARED_SCHEMA)
+        parts.append(table.slice(a, b - a))
+    table = pa.concat_tables(parts).combine_chunks()
+    table = table.set_column(0, PREPARED_SCHEMA.field("_idx"),
+                             pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
+    dataset.write_table(_work(out, "input", dataset.shard_name(k)), table)
+    return table.num_rows
+
+
+def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
+    """Phase A with one Spark task per source unit; returns the same marker as the local engine."""
+    from opc_core import dataset
+    from opc_core.errors import OpcError
+    from opc_data.ingest import plan_units
+    from opc_data.local_engine import _work
+
+    done_uri = _work(out, "input", "_DONE.json")
+    if storage.exists(done_uri):
+        return storage.read_json(done_uri)
+    units = plan_units(config.ingest)
+    config_json = config.model_dump_json()
+    todo = [(n, u) for n, u in enumerate(units) if not storage.exists(_unit_dir(out, n) + ".json")]
+    log.info("spark: reading %d/%d source units", len(todo), len(units))
+    if todo:
+        task = read_unit_task
+        results = spark.sparkContext.parallelize(todo, len(todo)).map(
+            lambda job: task(out, job[0], job[1], config_json)).collect()
+        for r in results:
+            if "error" in r:
+                raise OpcError(r["error"], where=r["where"], hint=r["hint"])
+    markers = [storage.read_json(_unit_dir(out, n) + ".json") for n in range(len(units))]
+    per = config.engine.records_per_shard
+    plan = plan_input_shards([m["records"] for m in markers], per)
+    pieces = {m["unit"]: [p[0] for p in m["pieces"]] for m in markers}
+    storage.makedirs(_work(out, "input"))
+    if plan:
+        shard_task = write_input_shard_task
+        spark.sparkContext.parallelize(plan, len(plan)).map(lambda shard: shard_task(out, shard, pieces)).collect()
+    total = sum(m["records"] for m in markers)
+    marker = {"records": total, "shards": [dataset.shard_name(k) for k, _, _ in plan],
+              "sources": sorted({u.label for u in units})}
+    storage.write_json_atomic(done_uri, marker)
+    storage.remove(_work(out, "units"))
+    return marker
 
 
 def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tuple[str, str | None, str | None]], dict]:
@@ -207,8 +336,8 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     from opc_data import local_engine
 
     out = ctx.output_uri
-    marker = local_engine.write_input_shards(config, out)
     spark = spark_session(config.engine.spark_master, config.engine.spark_conf)
+    marker = spark_input_shards(spark, config, out)
     dedup_uri = local_engine._work(out, "dedup.parquet")
     stats_uri = local_engine._work(out, "dedup_stats.json")
     if storage.exists(dedup_uri) and storage.exists(stats_uri):

@@ -99,14 +99,14 @@ class _Workers:
         key = config.model_dump_json()
         if key not in cls._cache:
             from opc_data.decontamination import Decontaminator
-            from opc_data.filtering import _Filter
+            from opc_data.filtering import RecordFilter
             from opc_data.pii import PiiRedactor
 
             cls._cache.clear()
             cls._cache[key] = {
                 "pii": PiiRedactor(config.transforms.pii),
                 "decon": Decontaminator(config.decontamination) if config.decontamination.enabled else None,
-                "filter": _Filter(config.filter),
+                "filter": RecordFilter(config.filter),
             }
         return cls._cache[key]
 
@@ -175,7 +175,7 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, tuple[str
             if counts:
                 funnel.count("transforms", "pii_files")
         row = {**row, "content": content}
-        frow = rule_filter.row({**row, "content": raw if config.filter_content == "raw" else content})
+        frow = rule_filter.filter_record({**row, "content": raw if config.filter_content == "raw" else content})
         if config.store_signals and frow.get("scope") is not None:
             signals.append({"repo_name": row["repo_name"], "path": row["path"], "blob_id": row["blob_id"],
                             "program_lang": frow["program_lang"], "doc_type": frow["doc_type"],
