@@ -6,7 +6,14 @@ import pytest
 from pydantic import ValidationError
 
 import opc_data.signals.general_code as general_code
-from opc_data.filtering import SIGNAL_COLUMNS, FilterConfig, filter_records, redecide
+from opc_data.filtering import (
+    SIGNAL_COLUMNS,
+    FilterConfig,
+    RecordFilter,
+    filter_record,
+    filter_records,
+    redecide,
+)
 from opc_data.rules import decide, hash_uniform, reference_thresholds, select_scope
 
 
@@ -102,6 +109,23 @@ def test_filter_records_gives_one_flat_row_per_record_with_quarantine_as_a_dropp
     assert png["qsc_code_num_chars"] is None
     assert lic["keep"] is False and lic["reject_reason"].startswith("doc_type:")
     assert readme["scope"] == "text-en" and readme["qsc_doc_num_lines"] == 3.0
+
+
+def test_record_filter_resolves_thresholds_once_and_gives_the_same_rows_as_filter_records(monkeypatch):
+    looser = FilterConfig(thresholds={"code-others": {"qsc_code_num_lines": {"drop_if_any": [["<", 5]]}}})
+    want = list(filter_records(RECORDS, looser))
+    rule_filter = RecordFilter(looser)
+
+    def no_resolve(self):  # per-record threshold parsing is what the per-config object avoids
+        raise AssertionError("thresholds resolved again")
+
+    monkeypatch.setattr(FilterConfig, "resolved_thresholds", no_resolve)
+    got = [rule_filter.filter_record(r) for r in RECORDS * 3]
+    assert got == want * 3
+    assert got[0]["keep"] is True  # the override applies: the 9-line Ruby file passes "< 5"
+    assert rule_filter.decide_row(want[0]) == (True, [], None)
+    with pytest.raises(AssertionError, match="resolved again"):  # the one-off helper builds a filter per call
+        filter_record(RECORDS[0], looser)
 
 
 def test_changed_thresholds_redecide_from_stored_columns_without_recomputing(monkeypatch):
