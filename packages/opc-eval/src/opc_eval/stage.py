@@ -40,11 +40,32 @@ def _external(config: EvalConfig) -> str:
         if b.data and os.path.exists(b.data):
             st = os.stat(b.data)
             parts.append(f"{b.data}:{st.st_size}:{int(st.st_mtime)}")
+        if b.name == "bigcodebench-hard":
+            parts.append(f"bcb-env:{_bigcodebench_env_key(b)}")
     if config.backend.kind == "openai":
         parts.append(f"{config.backend.base_url}|{config.backend.model}")
     if config.backend.model_dir:
         parts.append(config.backend.model_dir)
     return "|".join(parts)
+
+
+def _bigcodebench_env_key(sel) -> str:
+    """Which interpreter BigCodeBench programs will run with (for the venv: its pinned requirements)."""
+    import hashlib
+
+    from opc_eval.bigcodebench_env import STAMP_NAME, default_python, default_venv_dir, requirements_file
+
+    if sel.python:
+        return sel.python
+    if sel.build_env:
+        return "requirements:" + hashlib.sha256(requirements_file().read_bytes()).hexdigest()
+    python = default_python()
+    if python is None:
+        return "current-interpreter"
+    try:
+        return "requirements:" + json.loads((default_venv_dir() / STAMP_NAME).read_text())["requirements_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return python
 
 
 def _backend(config: EvalConfig, ctx: StageContext):
@@ -84,7 +105,12 @@ def run(config: EvalConfig, ctx: StageContext) -> StageResult:
         out_dir / "results.jsonl", "w"
     ) as fr:
         for sel in config.benchmarks:
-            bench = get_benchmark(sel.name, timeout_s=config.timeout_s, python=sel.python)
+            python = sel.python
+            if sel.build_env:
+                from opc_eval.bigcodebench_env import ensure_bigcodebench_env
+
+                python = str(ensure_bigcodebench_env().python)
+            bench = get_benchmark(sel.name, timeout_s=config.timeout_s, python=python)
             tasks = _select(bench.load(sel.data), sel)
             params = GenParams(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                top_p=config.top_p, n=config.n_samples, seed=ctx.seed,

@@ -2,9 +2,10 @@
 
 Program = code (``complete_prompt`` + completion, or a chat ``solution``) + the task's ``unittest``
 ``TestCases`` + a runner that fails unless every test passes (BigCodeBench's own semantics: all
-tests of the task must pass). The libraries live in the benchmark's own interpreter (``python``:
-a virtualenv built for it, e.g. ``.cache/bigcodebench-venv/bin/python``); a task whose listed
-libraries that interpreter cannot import is reported as skipped, never as failed. Its tests import
+tests of the task must pass). The libraries live in the benchmark's own interpreter: ``python`` if given,
+else the BigCodeBench virtualenv when it exists (``opc_eval.bigcodebench_env``: ``$OPC_BCB_VENV`` or
+``<repo>/.cache/bigcodebench-venv``), else the current interpreter. A task whose libraries that
+interpreter cannot import is reported as skipped, never as failed. Its tests import
 heavy libraries (pandas, matplotlib), so the default timeout is longer than HumanEval's.
 """
 
@@ -84,6 +85,11 @@ def _imported_modules(code: str) -> set[str]:
 class BigCodeBenchHard(Benchmark):
     name = "bigcodebench-hard"
     default_timeout_s = 60.0
+
+    def __init__(self, timeout_s: float | None = None, python: str | None = None) -> None:
+        from opc_eval.bigcodebench_env import default_python
+
+        super().__init__(timeout_s=timeout_s, python=python or default_python() or sys.executable)
 
     def parse(self, record: dict[str, Any]) -> Task:
         return Task(
