@@ -27,7 +27,6 @@ from opc_core.stage import StageContext, StageResult, StageSpec
 # through the same runner, manifests and storage as the product stages.
 
 REPO = Path(__file__).resolve().parent
-MICRO = REPO / "tests" / "recipes" / "micro.yaml"
 SHARED = Path(os.environ.get("OPC_SHARED_DIR", REPO.parent / "shared"))
 
 
@@ -43,6 +42,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def loopback_port() -> int:
+    """A free TCP port on 127.0.0.1 (tests never import conftest by name: that would load a second copy)."""
+    return free_port()
 
 
 @pytest.fixture(scope="session")

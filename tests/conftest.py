@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MICRO  # the root conftest (the micro recipe path)
-
+MICRO = Path(__file__).resolve().parent / "recipes" / "micro.yaml"
 _PREFECT_HOME = tempfile.mkdtemp(prefix="opc-prefect-home-")
 # Prefect reads its settings at import time: set them before any test imports it.
 os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
@@ -45,3 +44,9 @@ def micro_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
         return workdir, {o.stage: o.key for o in run_pipeline(recipe)}
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def micro_recipe_path() -> Path:
+    """The micro recipe (tests/recipes/micro.yaml): the real pipeline on a tiny real input."""
+    return MICRO

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 
-from conftest import MICRO
 from opc_core import storage
 from opc_core.manifest import read_manifest
 
@@ -62,8 +61,9 @@ def test_lineage_reaches_the_raw_sources(micro_run):
     assert "raw source" in proc.stdout
 
 
-def test_reproduce_again_is_all_cache_hits_and_deleted_manifest_redoes_only_that_stage(micro_run):
+def test_reproduce_again_is_all_cache_hits_and_deleted_manifest_redoes_only_that_stage(micro_run, micro_recipe_path):
     workdir, keys = micro_run
+    MICRO = micro_recipe_path
     overrides = [f"workdir={workdir}"]
     proc = _opc("reproduce", "--recipe", str(MICRO), *overrides)
     assert proc.returncode == 0, proc.stderr[-3000:]

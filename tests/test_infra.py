@@ -10,8 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import REPO
-
+REPO = Path(__file__).resolve().parents[1]
 K8S = REPO / "infra" / "k8s"
 
 

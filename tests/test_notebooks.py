@@ -20,8 +20,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import MICRO
-
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # the stage each notebook reads (its setup cell runs it with run_upstream=True)
@@ -49,7 +47,8 @@ def test_notebooks_are_committed_without_outputs(path: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_on_micro_outputs(path: Path, micro_run, kernel_env, monkeypatch):
+def test_notebook_runs_on_micro_outputs(path: Path, micro_run, kernel_env, monkeypatch, micro_recipe_path):
+    MICRO = micro_recipe_path
     from nbclient import NotebookClient
 
     from opc_core.recipe import load_recipe

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port  # root conftest (imported by pytest before this module)
-
+REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.prefect_server
 
 TRIGGER = r"""
@@ -66,16 +65,16 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def test_server_deployments_and_api_triggered_reproduce(tmp_path):
+def test_server_deployments_and_api_triggered_reproduce(tmp_path, loopback_port, micro_recipe_path):
     import yaml
 
     from opc_core.recipe import load_recipe
 
-    micro = yaml.safe_load((REPO / "tests" / "recipes" / "micro.yaml").read_text())
+    micro = yaml.safe_load(micro_recipe_path.read_text())
     micro.update(workdir=str(tmp_path / "work"), pipeline=["data"], schedule={"retrain_cron": "17 4 * * 1"})
     (tmp_path / "micro-data.yaml").write_text(yaml.safe_dump(micro))
     recipe = load_recipe(tmp_path / "micro-data.yaml")
-    port = free_port()
+    port = loopback_port
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
