@@ -148,7 +148,9 @@ def interpreter_sys_path(python: str) -> tuple[str, ...]:
     Programs start with ``-S`` (no site processing: ~40 ms saved per program) and the driver installs
     this path instead, so third-party packages import exactly as in a normal start.
     """
-    if os.path.realpath(python) == os.path.realpath(sys.executable) and not sys.flags.no_site:
+    # compare paths, not real paths: a venv's python is a symlink to the same base interpreter, yet its
+    # sys.path (set from the pyvenv.cfg beside the link) is the venv's own
+    if os.path.abspath(python) == os.path.abspath(sys.executable) and not sys.flags.no_site:
         return tuple(p for p in sys.path if p and os.path.isabs(p))
     code = "import sys,json;print(json.dumps(sys.path))"
     r = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
@@ -164,7 +166,7 @@ def interpreter_paths(python: str) -> tuple[str, ...]:
     The sandbox binds exactly these back when they sit under a private directory such as /root.
     """
     raw = [os.path.dirname(os.path.realpath(python)), *interpreter_sys_path(python)]
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
         raw += [sys.base_prefix, sys.prefix]
     dirs = sorted({os.path.realpath(p) for p in raw if p and os.path.isdir(p)}, key=len)
     out: list[str] = []
