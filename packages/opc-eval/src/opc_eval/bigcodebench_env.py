@@ -47,7 +47,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -57,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opc_core.errors import OpcError
+from opc_eval.managed_venv import repo_root, venv_dir
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +82,9 @@ class BigCodeBenchEnv:
         return self.path / "bin" / "python"
 
 
-def repo_root() -> Path | None:
-    """The checkout this package lives in (it holds ``requirements/``), or None for a non-editable install."""
-    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
-        for parent in (base, *base.parents):
-            if (parent / "requirements" / "lock.txt").is_file() and (parent / "packages").is_dir():
-                return parent
-    return None
-
-
 def default_venv_dir() -> Path:
     """``$OPC_BCB_VENV``, else ``<repo>/.cache/bigcodebench-venv`` (git-ignored), else ``~/.cache/opc/...``."""
-    if os.environ.get(ENV_VENV):
-        return Path(os.environ[ENV_VENV]).expanduser().resolve()
-    root = repo_root()
-    return (root / ".cache" / "bigcodebench-venv") if root else Path.home() / ".cache" / "opc" / "bigcodebench-venv"
+    return venv_dir(ENV_VENV, "bigcodebench-venv")
 
 
 def requirements_file() -> Path:
@@ -160,9 +148,9 @@ def _build(venv: Path, requirements: Path, packages: tuple[str, ...] | None) -> 
         shutil.rmtree(venv)  # only reached for a venv whose stamp or partial marker says we built it
     venv.mkdir(parents=True)
     (venv / PARTIAL_NAME).write_text("an interrupted build; the next ensure_bigcodebench_env() removes this venv\n")
-    # --copies: bin/python is a file of its own, not a symlink to the interpreter running opc. The sandbox
-    # recognises "the current interpreter" by its real path and would otherwise hand programs the main venv's
-    # sys.path (its numpy 2 / pandas 2.3, none of the task libraries)
+    # --copies: bin/python is a file of its own, not a symlink to the interpreter running opc, so nothing that
+    # compares real paths can mistake it for the main venv's python (whose numpy 2 / pandas 2.3 would then
+    # shadow the task libraries)
     _run([sys.executable, "-m", "venv", "--copies", str(venv)], "creating the virtualenv", venv)
     (venv / PARTIAL_NAME).touch()
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--no-input"]

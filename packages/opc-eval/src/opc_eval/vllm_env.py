@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Literal
 
 from opc_core.errors import OpcError
+from opc_eval.managed_venv import repo_root, venv_dir
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,9 @@ class VLLMEnv:
         return self.path / "bin" / "python"
 
 
-def repo_root() -> Path | None:
-    """The checkout this package lives in (it holds ``requirements/``), or None for a non-editable install."""
-    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
-        for parent in (base, *base.parents):
-            if (parent / "requirements" / "lock.txt").is_file() and (parent / "packages").is_dir():
-                return parent
-    return None
-
-
 def default_venv_dir() -> Path:
     """``$OPC_VLLM_VENV``, else ``<repo>/.cache/vllm-venv`` (git-ignored), else ``~/.cache/opc/vllm-venv``."""
-    if os.environ.get(ENV_VENV):
-        return Path(os.environ[ENV_VENV]).expanduser().resolve()
-    root = repo_root()
-    return (root / ".cache" / "vllm-venv") if root else Path.home() / ".cache" / "opc" / "vllm-venv"
+    return venv_dir(ENV_VENV, "vllm-venv")
 
 
 def detect_flavor() -> Flavor:
