@@ -289,6 +289,13 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_logging()
     run_job(args[0])
+    # Everything is written and the process group is destroyed: leave without running C++ static
+    # destructors. Background threads of gloo / DeepSpeed's shm comm op can otherwise abort the worker at
+    # interpreter exit ("terminate called without an active exception"), turning a finished run into a
+    # failed launch (seen once on a loaded 2-core box).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
