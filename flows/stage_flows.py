@@ -5,8 +5,8 @@
     retrain    the reproduce pipeline on the recipe's cron (new raw data changes the data stage's external
                fingerprint, so everything downstream reruns; unchanged inputs are cache hits)
 
-Caching: the stage content key *is* the cache. ``stage_task`` computes the key (config + upstream output
-fingerprints + code version), logs it, and ``run_stage`` skips the work when
+Caching: the stage content key *is* the cache. ``run_stage`` computes the key (config + upstream output
+fingerprints + code version) and skips the work when
 ``<workdir>/<stage>/<key>/_MANIFEST.json`` exists. Prefect task results are not persisted as a second
 cache: one that outlived a deleted manifest would make a crash-resume skip an incomplete stage.
 
@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from opc_core.recipe import load_recipe
-from opc_core.runner import StageOutcome, plan_stage, run_stage
+from opc_core.runner import StageOutcome, run_stage
 
 
 def outcome_to_dict(o: StageOutcome) -> dict:
@@ -37,11 +37,9 @@ def outcome_to_dict(o: StageOutcome) -> dict:
 @task(cache_policy=NO_CACHE, task_run_name="{stage}")
 def stage_task(recipe_path: str, overrides: list[str], stage: str, force: bool = False) -> dict:
     """Run one stage (or hit its cache); returns a small JSON-able summary for the UI."""
-    recipe = load_recipe(recipe_path, overrides)
-    logger = get_run_logger()
-    logger.info("stage %s: content key %s", stage, plan_stage(recipe, stage).key)
-    outcome = run_stage(recipe, stage, force=force)
-    logger.info("stage %s: %s (%s)", stage, "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
+    outcome = run_stage(load_recipe(recipe_path, overrides), stage, force=force)
+    get_run_logger().info("stage %s: content key %s, %s (%s)", stage, outcome.key,
+                          "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
     return outcome_to_dict(outcome)
 
 
