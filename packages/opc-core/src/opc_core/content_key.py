@@ -40,22 +40,38 @@ def content_key(
 
 @cache
 def code_version(*modules: str) -> str:
-    """A hash of the source files of the given top-level packages (the stage's code, not its deps)."""
+    """A hash of the source of the given modules: the code that computes a stage's output, not its deps.
+
+    A package name (``opc_data``) hashes its whole tree, data files included (rule tables, language maps);
+    a module name (``opc_train.model``) hashes that file, plus the ``__init__.py`` of each package above
+    it, since importing the module runs them. ``opc_core.import_graph`` checks (in the tests) that a
+    stage's list covers every first-party module its code can import.
+    """
     h = hashlib.sha256()
-    for module in sorted(modules):
+    files: dict[str, Path] = {}
+    for module in sorted(set(modules)):
         spec = importlib.util.find_spec(module)
-        if spec is None or not spec.submodule_search_locations:
-            if spec is not None and spec.origin:
-                h.update(Path(spec.origin).read_bytes())
-            continue
-        for root in spec.submodule_search_locations:
-            for file in sorted(Path(root).rglob("*")):
-                if file.is_file() and file.suffix in {".py", ".json", ".tsv", ".yaml", ".txt", ".jinja"}:
-                    if "__pycache__" in file.parts:
-                        continue
-                    h.update(file.relative_to(root).as_posix().encode())
-                    h.update(hashlib.sha256(file.read_bytes()).digest())
+        if spec is None:
+            raise ValueError(f"code_modules names {module!r}, which is not importable")
+        if spec.submodule_search_locations:
+            for root in spec.submodule_search_locations:
+                for file in sorted(Path(root).rglob("*")):
+                    if file.is_file() and file.suffix in _CODE_SUFFIXES and "__pycache__" not in file.parts:
+                        files[f"{module}/{file.relative_to(root).as_posix()}"] = file
+        elif spec.origin:
+            files[module] = Path(spec.origin)
+        parts = module.split(".")
+        for i in range(1, len(parts)):
+            parent = importlib.util.find_spec(".".join(parts[:i]))
+            if parent is not None and parent.origin:
+                files[".".join(parts[:i]) + "/__init__.py"] = Path(parent.origin)
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(hashlib.sha256(files[name].read_bytes()).digest())
     return h.hexdigest()[:KEY_LENGTH]
+
+
+_CODE_SUFFIXES = {".py", ".json", ".tsv", ".yaml", ".txt", ".jinja"}
 
 
 def _is_volatile(rel: str, volatile: tuple[str, ...]) -> bool:

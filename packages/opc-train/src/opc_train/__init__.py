@@ -5,11 +5,25 @@
                            ─▶ data_loader.py (resumable) ─▶ train_loop.py (model.py, wsd_schedule.py,
                               checkpoint.py; one process | torchrun | DeepSpeed via distributed.py)
 
-The public face is the two stage configs; import the modules above for the rest. Heavy imports (torch)
-happen inside the stage functions, so importing this package stays cheap.
+The public face is the two stage configs; import the modules above for the rest. They load lazily
+(``__getattr__``), so importing one module of the package (``opc_train.tokenizer`` from eval) does not
+import the training code, and each stage's cache key can name only the modules it really runs.
 """
 
-from opc_train.pretrain_stage import PretrainConfig
-from opc_train.tokenize_stage import TokenizeConfig
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["PretrainConfig", "TokenizeConfig"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PretrainConfig":
+        from opc_train.pretrain_stage import PretrainConfig
+
+        return PretrainConfig
+    if name == "TokenizeConfig":
+        from opc_train.tokenize_stage import TokenizeConfig
+
+        return TokenizeConfig
+    raise AttributeError(name)

@@ -174,6 +174,11 @@ STAGE = StageSpec(
     config_model=PretrainConfig,
     run=run,
     inputs={"tokens": "tokenize"},
+    # what computes the weights: not eval-only modules (generation), so editing those retrains nothing
+    code_modules=("opc_train.pretrain_stage", "opc_train.train_loop", "opc_train.distributed", "opc_train.model",
+                  "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
+                  "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
+                  "opc_train.token_shards", "opc_train.tokenizer", "opc_train.chat_template"),
     volatile=("metrics.jsonl", "loss.png"),
     description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed).",
 )
