@@ -265,16 +265,11 @@ def split_code_comment(
         lines = split_lines(content)
     if program_lang == "perl":
         return _perl_split(lines)
-    try:
-        from opc_data import lexing  # noqa: PLC0415  (written in parallel; optional until it exists)
+    from opc_data.lexing import split_code_comment  # noqa: PLC0415  (a broken scanner must fail loudly)
 
-        fast = getattr(lexing, "split_code_comment", None)
-    except ImportError:
-        fast = None
-    if fast is not None:
-        got = fast(content, program_lang)
-        if got is not None:
-            return got
+    got = split_code_comment(content, program_lang)
+    if got is not None:
+        return got
     return _pygments_split(content, program_lang, lines)
 
 

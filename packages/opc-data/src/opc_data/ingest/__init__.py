@@ -45,8 +45,6 @@ from opc_core import storage
 from opc_core.errors import OpcError
 from opc_data.ingest import archive, directory, embedded_corpus, jsonl, parquet
 from opc_data.ingest.config import (
-    TINY_DISTRIBUTIONS,
-    TINY_INCLUDE,
     ArchiveLimits,
     EmbeddedSource,
     IngestConfig,
@@ -55,8 +53,6 @@ from opc_data.ingest.config import (
 from opc_data.ingest.repo_license import fill_repo_licenses
 
 __all__ = [
-    "TINY_DISTRIBUTIONS",
-    "TINY_INCLUDE",
     "ArchiveLimits",
     "EmbeddedSource",
     "IngestConfig",
@@ -160,6 +156,9 @@ def _plan_uri(src: UriSource, config: IngestConfig) -> list[SourceUnit]:
 def plan_units(config: IngestConfig, source: Any | None = None) -> list[SourceUnit]:
     """The units of work of one source (or of every source in the config), in deterministic order."""
     sources = [_as_source(source)] if source is not None else list(config.sources)
+    if not sources:
+        raise OpcError("no input: stages.data.ingest.sources is empty; name at least one source (a path, an "
+                       "s3:// URI, or {kind: embedded, distributions: [...]} as in recipes/tiny.yaml)")
     units: list[SourceUnit] = []
     for src in sources:
         if isinstance(src, EmbeddedSource):

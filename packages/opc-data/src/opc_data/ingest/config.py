@@ -11,7 +11,8 @@ Recipe shape (``stages.data.ingest``)::
       encoding: {detect: true, redecode_latin1: true, on_undecodable: quarantine}
       archive: {max_ratio: 100, max_total_bytes: ..., max_members: ...}
 
-The default (no ``sources``) is the embedded corpus of ``embedded_corpus.TINY_DISTRIBUTIONS``.
+There is no default corpus in code: the tiny recipe (``recipes/tiny.yaml``) is the one definition of the
+embedded corpus, and reading with no ``sources`` is an error that says so.
 """
 
 from __future__ import annotations
@@ -24,53 +25,6 @@ from opc_data.encoding import EncodingConfig
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
-
-# Distributions of the project's own lock file that make the tiny embedded corpus (~7 MB, ~650 files of real
-# code: Python, C, C++, Cython, assembly, JavaScript, HTML, CSS, Lua, SQL, shell, Mako/Jinja templates, JSON,
-# YAML, CMake, Markdown, text, licence files and a few binaries such as .png/.obj). Order here = order in the corpus.
-TINY_DISTRIBUTIONS: tuple[str, ...] = (
-    "requests",
-    "click",
-    "Jinja2",
-    "MarkupSafe",
-    "Werkzeug",
-    "idna",
-    "six",
-    "PyYAML",
-    "markdown-it-py",
-    "typer",
-    "wrapt",
-    "greenlet",
-    "frozenlist",
-    "multidict",
-    "cffi",
-    "pybind11",
-    "nbformat",
-    "matplotlib",
-    "prefect",
-    "moto",
-    "alembic",
-    "pydocket",
-)
-
-# For large distributions, only these files (fnmatch patterns on RECORD paths; ``*`` crosses folders).
-# Licence files are always taken. Web assets (HTML, CSS, minified JS), templates, Lua and SQL add languages
-# the Python packages above lack.
-TINY_INCLUDE: dict[str, list[str]] = {
-    "matplotlib": ["matplotlib/backends/web_backend/*"],
-    "prefect": [
-        "prefect/server/ui/index.html",
-        "prefect/server/ui/assets/WorkPool*.css",
-        "prefect/server/ui-v2/assets/automations-*.js",
-        "prefect/*/AGENTS.md",
-        "prefect/deployments/*.yaml",
-        "prefect/server/database/sql/*",
-    ],
-    "moto": ["moto/moto_server/templates/*", "moto/moto_proxy/*.sh"],
-    "alembic": ["alembic/templates/*"],
-    "pydocket": ["docket/lua/*"],
-}
-
 
 class UriSource(BaseModel):
     """A local path or ``s3://`` URI: a file of records, a directory, an archive, or a glob of them."""
@@ -93,8 +47,8 @@ class EmbeddedSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["embedded"] = "embedded"
-    distributions: list[str] = Field(default_factory=lambda: list(TINY_DISTRIBUTIONS), min_length=1)
-    include: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in TINY_INCLUDE.items()})
+    distributions: list[str] = Field(min_length=1)
+    include: dict[str, list[str]] = Field(default_factory=dict)
     """Per distribution, fnmatch patterns of the RECORD paths to take (absent = all its source files)."""
     max_total_bytes: int = Field(64 * MiB, gt=0)
     """Refuse a list whose files add up to more than this (the embedded corpus must stay small)."""
@@ -119,7 +73,9 @@ class ArchiveLimits(BaseModel):
 
 class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sources: list[Source] = Field(default_factory=lambda: [EmbeddedSource()], min_length=1)
+    sources: list[Source] = Field(default_factory=list)
+    """What to read, in order. Empty is allowed here (``opc data filter`` names its input on the command
+    line), and refused when the stage plans its reading."""
     max_file_bytes: int = Field(8 * MiB, gt=0)
     encoding: EncodingConfig = EncodingConfig()
     archive: ArchiveLimits = ArchiveLimits()

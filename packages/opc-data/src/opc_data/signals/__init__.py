@@ -60,11 +60,9 @@ def _lang_module(program_lang: str) -> ModuleType | None:
     if name is None:
         return None
     if name not in _loaded:
-        try:
-            _loaded[name] = importlib.import_module(f"opc_data.signals.{name}")
-        except ImportError as e:  # not written yet / broken: general signals still apply
-            log.warning("language signal module opc_data.signals.%s unavailable: %s", name, e)
-            _loaded[name] = None
+        # no fallback: a language module that fails to import must stop the run, not silently drop that
+        # language's rules and change keep/drop decisions
+        _loaded[name] = importlib.import_module(f"opc_data.signals.{name}")
     return _loaded[name]
 
 
