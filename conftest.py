@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from opc_core import storage
 from opc_core.dataset import ShardWriter, read_rows
+from opc_core.loopback import free_port
 from opc_core.manifest import Counts
 from opc_core.registry import register_stage
 from opc_core.stage import StageContext, StageResult, StageSpec
@@ -36,12 +36,6 @@ def shared_dir() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.fail(f"test data not found at {SHARED}; set OPC_SHARED_DIR to the shared/ folder")
     return SHARED
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

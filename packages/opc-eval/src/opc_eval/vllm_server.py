@@ -51,7 +51,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,18 +62,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opc_core.errors import OpcError
+from opc_core.loopback import free_port
 from opc_eval.vllm_env import VLLMEnv, ensure_vllm_env
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _group_alive(pgid: int) -> bool:

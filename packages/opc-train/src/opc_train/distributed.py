@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any
 import torch
 
 from opc_core.errors import OpcError
+from opc_core.loopback import free_port
 
 
 @dataclass
@@ -100,12 +100,6 @@ class DistContext:
 
             tdist.destroy_process_group()
             self.initialised = False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def default_extensions_dir() -> str:

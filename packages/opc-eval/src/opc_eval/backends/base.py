@@ -49,10 +49,4 @@ class Backend(ABC):
         self.close()
 
 
-def cut_at_stops(text: str, stops: tuple[str, ...]) -> str:
-    cut = len(text)
-    for s in stops:
-        i = text.find(s)
-        if i != -1:
-            cut = min(cut, i)
-    return text[:cut]
+

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from opc_eval.backends.base import Backend, GenParams, cut_at_stops
+from opc_eval.backends.base import Backend, GenParams
+from opc_eval.sanitize import truncate_at_stops
 
 
 class HFBackend(Backend):
@@ -39,7 +40,7 @@ class HFBackend(Backend):
                 with torch.no_grad():
                     ids = self.model.generate(**enc, **kwargs, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
                 new = ids[0, enc["input_ids"].shape[1]:]
-                texts.append(cut_at_stops(self.tok.decode(new, skip_special_tokens=True), params.stop))
+                texts.append(truncate_at_stops(self.tok.decode(new, skip_special_tokens=True), params.stop))
             out.append(texts)
         return out
 

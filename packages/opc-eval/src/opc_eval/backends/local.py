@@ -9,7 +9,8 @@ imported only when this backend is built.
 
 from __future__ import annotations
 
-from opc_eval.backends.base import Backend, GenParams, cut_at_stops
+from opc_eval.backends.base import Backend, GenParams
+from opc_eval.sanitize import truncate_at_stops
 
 
 class LocalModelBackend(Backend):
@@ -34,7 +35,7 @@ class LocalModelBackend(Backend):
                        top_p=params.top_p, stop_ids=stops, seed=seed)
         if out and self.eos is not None and out[-1] == self.eos:
             out = out[:-1]
-        return cut_at_stops(self.tok.decode(out, skip_special_tokens=True), params.stop)
+        return truncate_at_stops(self.tok.decode(out, skip_special_tokens=True), params.stop)
 
     def complete(self, prompts: list[str], params: GenParams) -> list[list[str]]:
         return [[self._one(p, params, params.seed + j) for j in range(params.n)] for p in prompts]
