@@ -17,7 +17,9 @@ def configure_prefect(workdir: str | None = None) -> None:
         home = storage.join(workdir, ".prefect")
     defaults = {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
+        # INFO reaches the run logs in the UI (the API handler); the terminal shows only warnings
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_UI_ENABLED": "false" if not os.environ.get("PREFECT_API_URL") else "true",
     }

@@ -18,6 +18,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.run_artifacts import publish_report_link, publish_stage_artifact
+from flows.stage_logging import stage_logs_to_prefect
 from opc_core.recipe import load_recipe
 from opc_core.runner import StageOutcome, run_stage
 
@@ -36,10 +38,13 @@ def outcome_to_dict(o: StageOutcome) -> dict:
 
 @task(cache_policy=NO_CACHE, task_run_name="{stage}")
 def stage_task(recipe_path: str, overrides: list[str], stage: str, force: bool = False) -> dict:
-    """Run one stage (or hit its cache); returns a small JSON-able summary for the UI."""
-    outcome = run_stage(load_recipe(recipe_path, overrides), stage, force=force)
-    get_run_logger().info("stage %s: content key %s, %s (%s)", stage, outcome.key,
-                          "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
+    """Run one stage (or hit its cache); its logs go to this task run, its summary to an artifact."""
+    run_logger = get_run_logger()
+    with stage_logs_to_prefect(run_logger):
+        outcome = run_stage(load_recipe(recipe_path, overrides), stage, force=force)
+    run_logger.info("stage %s: content key %s, %s (%s)", stage, outcome.key,
+                    "cache hit" if outcome.cached else "ran", outcome.manifest.uri)
+    publish_stage_artifact(outcome.manifest, outcome.cached, outcome.seconds)
     return outcome_to_dict(outcome)
 
 
@@ -53,8 +58,14 @@ def stage_flow(stage: str, recipe_path: str = "recipes/tiny.yaml", overrides: li
 @flow(name="reproduce", log_prints=True)
 def reproduce_flow(recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | None = None) -> list[dict]:
     """Every stage of the recipe's pipeline in order; finished stages are cache hits."""
+    from opc_core.run_report import write_report
+
     recipe = load_recipe(recipe_path, overrides or [])
-    return [stage_task(recipe_path, overrides or [], stage) for stage in recipe.pipeline]
+    results = [stage_task(recipe_path, overrides or [], stage) for stage in recipe.pipeline]
+    report = write_report(recipe)
+    get_run_logger().info("run report: %s", report)
+    publish_report_link(report)
+    return results
 
 
 @flow(name="retrain", log_prints=True)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 MICRO = Path(__file__).resolve().parent / "recipes" / "micro.yaml"
 _PREFECT_HOME = tempfile.mkdtemp(prefix="opc-prefect-home-")
 # Prefect reads its settings at import time: set them before any test imports it.
@@ -50,3 +58,65 @@ def micro_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 def micro_recipe_path() -> Path:
     """The micro recipe (tests/recipes/micro.yaml): the real pipeline on a tiny real input."""
     return MICRO
+
+
+@dataclass
+class PrefectUI:
+    """A real Prefect server and the served deployments of the micro recipe cut to its data stage, started the
+    way `make ui` starts them (``scripts/serve_ui.sh`` with ``OPC_UI_PORT``)."""
+
+    port: int
+    api: str
+    recipe: Path
+    workdir: Path
+    logs: Path
+    proc: subprocess.Popen
+
+
+@pytest.fixture(scope="session")
+def prefect_ui(tmp_path_factory) -> Iterator[PrefectUI]:
+    """One server start per test session, shared by the API-triggered and the browser tests."""
+    import yaml
+
+    from opc_core.loopback import free_port
+
+    root = tmp_path_factory.mktemp("prefect-ui")
+    micro = yaml.safe_load(MICRO.read_text())
+    micro.update(workdir=str(root / "work"), pipeline=["data"], schedule={"retrain_cron": "17 4 * * 1"})
+    recipe = root / "micro-data.yaml"
+    recipe.write_text(yaml.safe_dump(micro))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(OPC_UI_PORT=str(port), PREFECT_HOME=str(root / "prefect"), PYTHONUNBUFFERED="1")
+    logs = root / "serve_ui.log"
+    proc = subprocess.Popen(["bash", str(REPO / "scripts/serve_ui.sh"), str(recipe)], env=env, cwd=REPO,
+                            stdout=open(logs, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    ui = PrefectUI(port, f"http://127.0.0.1:{port}/api", recipe, root / "work", logs, proc)
+    try:
+        _wait_for_deployments(ui, timeout=240)
+        yield ui
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _wait_for_deployments(ui: PrefectUI, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ui.proc.poll() is not None:
+            raise AssertionError(f"make ui exited early ({ui.proc.returncode}):\n{ui.logs.read_text()[-3000:]}")
+        try:
+            req = urllib.request.Request(f"{ui.api}/deployments/filter", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                if {d["name"] for d in json.load(r)} >= {"reproduce", "retrain", "data"}:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"deployments not served after {timeout}s:\n{ui.logs.read_text()[-3000:]}")

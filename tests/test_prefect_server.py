@@ -1,19 +1,19 @@
-"""A real Prefect server on a free loopback port: deployments are registered (reproduce, one per stage,
-retrain on the recipe's cron), `reproduce` is triggered through the API (what the UI's Run button does)
-and completes; the server and the serving process are stopped by PID.
+"""A real Prefect server started as `make ui` starts it (``scripts/serve_ui.sh`` on a free ``OPC_UI_PORT``):
+deployments are registered (reproduce, one per stage, retrain on the recipe's cron), `reproduce` is triggered
+through the API (what the UI's Run button does) and completes, and the run is readable: the data stage's log
+lines are in the task run's logs and the stage-summary and run-report artifacts exist. The UI's own settings
+point the browser at the port it serves on.
 
-Uses the micro recipe cut to its data stage (a few seconds of real work) so the test measures Prefect,
-not training. The deployments run flow runs in subprocesses, so only installed stages can be used here.
+Uses the micro recipe cut to its data stage (a few seconds of real work) so the test measures Prefect, not
+training. The server is shared with the browser test (tests/test_prefect_ui_browser.py): one start per session.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -38,77 +38,49 @@ async def deployments():
 print("DEPLOYMENTS " + json.dumps(anyio.run(deployments)), flush=True)
 run = run_deployment("reproduce/reproduce", timeout=300)
 print("STATE " + run.state.type.value, flush=True)
+print("RUN " + str(run.id), flush=True)
 """
 
 
-def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"process exited early with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} not healthy after {timeout}s")
+def _post(api: str, path: str, body: dict) -> list[dict]:
+    req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def test_ui_settings_follow_the_port(prefect_ui):
+    with urllib.request.urlopen(f"http://127.0.0.1:{prefect_ui.port}/ui-settings", timeout=10) as r:
+        assert json.load(r)["api_url"] == prefect_ui.api
+    assert f"http://127.0.0.1:{prefect_ui.port}" in prefect_ui.logs.read_text()  # says where to open the browser
 
 
-def test_server_deployments_and_api_triggered_reproduce(tmp_path, loopback_port, micro_recipe_path):
-    import yaml
-
+def test_server_deployments_and_api_triggered_reproduce(prefect_ui):
     from opc_core.recipe import load_recipe
 
-    micro = yaml.safe_load(micro_recipe_path.read_text())
-    micro.update(workdir=str(tmp_path / "work"), pipeline=["data"], schedule={"retrain_cron": "17 4 * * 1"})
-    (tmp_path / "micro-data.yaml").write_text(yaml.safe_dump(micro))
-    recipe = load_recipe(tmp_path / "micro-data.yaml")
-    port = loopback_port
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
-    env.pop("PREFECT_API_URL", None)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    prefect = str(Path(sys.executable).with_name("prefect"))
-    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=open(logs / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
-    serving = None
-    try:
-        _wait_http(f"{api}/health", 120, server)
-        client_env = {**env, "PREFECT_API_URL": api}
-        serving = subprocess.Popen([sys.executable, "-m", "flows.deployments", "--recipe", recipe.source],
-                                   env=client_env, cwd=REPO,
-                                   stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        deadline = time.time() + 120
-        out = ""
-        while time.time() < deadline:
-            proc = subprocess.run([sys.executable, "-c", TRIGGER], env=client_env, cwd=REPO, capture_output=True,
-                                  text=True, timeout=400)
-            out = proc.stdout + proc.stderr
-            if "STATE " in proc.stdout:
-                break
-            time.sleep(2)  # deployments not registered yet
-        assert "STATE COMPLETED" in out, out + (logs / "serve.log").read_text()[-3000:]
-        deployments = json.loads(out.split("DEPLOYMENTS ", 1)[1].splitlines()[0])
-        assert {"reproduce/reproduce", "retrain/retrain cron=17 4 * * 1", "stage/data"} <= set(deployments)
-        status = json.loads(subprocess.run([sys.executable, "-m", "opc_core.cli", "status", "--json", "--workdir",
-                                            recipe.workdir], capture_output=True, text=True, check=True).stdout)
-        assert {(e["stage"], e["complete"]) for e in status} == {("data", True)}
-    finally:
-        if serving is not None:
-            _stop(serving)
-        _stop(server)
-    assert server.poll() is not None
+    recipe = load_recipe(prefect_ui.recipe)
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_API_URL=prefect_ui.api, PREFECT_HOME=str(prefect_ui.workdir.parent / "client-home"))
+    proc = subprocess.run([sys.executable, "-c", TRIGGER], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=400)
+    out = proc.stdout + proc.stderr
+    assert "STATE COMPLETED" in out, out + prefect_ui.logs.read_text()[-3000:]
+    deployments = json.loads(out.split("DEPLOYMENTS ", 1)[1].splitlines()[0])
+    assert {"reproduce/reproduce", "retrain/retrain cron=17 4 * * 1", "stage/data"} <= set(deployments)
+    status = json.loads(subprocess.run([sys.executable, "-m", "opc_core.cli", "status", "--json", "--workdir",
+                                        recipe.workdir], capture_output=True, text=True, check=True).stdout)
+    assert {(e["stage"], e["complete"]) for e in status} == {("data", True)}
+
+    run_id = out.split("RUN ", 1)[1].split()[0]
+    logs = _post(prefect_ui.api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200})
+    messages = [entry["message"] for entry in logs]
+    assert any(m.startswith("opc.data") and "data funnel" in m for m in messages), messages
+    assert any("run report:" in m for m in messages), messages
+    artifacts = _post(prefect_ui.api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
+    by_key = {a["key"]: a for a in artifacts}
+    assert "stage-data" in by_key and "kept" in by_key["stage-data"]["data"], artifacts
+    # Prefect stores a link artifact as markdown: [text](file:///.../report.html)
+    link = re.search(r"file://(\S+?report\.html)", by_key["run-report"]["data"])
+    assert link, by_key["run-report"]
+    report = Path(link.group(1))
+    assert report.is_file() and "Funnel per step" in report.read_text()

@@ -83,6 +83,9 @@ def reproduce(
     else:
         raise OpcError(f"unknown engine {engine!r}; available: local, {', '.join(orchestrators)}")
     print_summary(outcomes)
+    from opc_core.run_report import write_report
+
+    stderr_console.print(f"run report: {write_report(r)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
