@@ -3,7 +3,8 @@
 
     kept code (data stage) ─▶ tokenizer.py (byte-level BPE, ChatML specials) ─▶ token_shards.py
                            ─▶ data_loader.py (resumable) ─▶ train_loop.py (model.py, wsd_schedule.py,
-                              checkpoint.py; one process | torchrun | DeepSpeed via distributed.py)
+                              checkpoint.py, optimizer.py, validation.py, metrics.py;
+                              engines.py: one process | DDP | DeepSpeed; launched by distributed.py)
 
 The public face is the two stage configs; import the modules above for the rest. They load lazily
 (``__getattr__``), so importing one module of the package (``opc_train.tokenizer`` from eval) does not

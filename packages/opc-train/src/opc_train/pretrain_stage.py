@@ -12,7 +12,8 @@ lands in the same output folder and resumes from its last checkpoint there, exac
 
 Determinism: on CPU the whole output except the timing files (``STAGE.volatile``) is bitwise
 identical on a redo. Outputs on s3:// are trained in local scratch and uploaded when complete (no
-mid-run resume there). Not here: the loop (``train_loop.py``), launching (``distributed.py``).
+mid-run resume there). Not here: the loop (``train_loop.py``), backends (``engines.py``), launching
+(``distributed.py``).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def build_model_config(config: PretrainConfig, tokenizer_vocab: int):
 
 def build_settings(config: PretrainConfig, seed: int):
     from opc_train.cosine_schedule import CosineSchedule
-    from opc_train.train_loop import TrainSettings
+    from opc_train.train_settings import TrainSettings
     from opc_train.wsd_schedule import WSDSchedule
 
     min_lr = config.lr * config.min_lr_ratio
@@ -175,7 +176,9 @@ STAGE = StageSpec(
     run=run,
     inputs={"tokens": "tokenize"},
     # what computes the weights: not eval-only modules (generation), so editing those retrains nothing
-    code_modules=("opc_train.pretrain_stage", "opc_train.train_loop", "opc_train.distributed", "opc_train.model",
+    code_modules=("opc_train.pretrain_stage", "opc_train.train_loop", "opc_train.train_settings",
+                  "opc_train.engines", "opc_train.optimizer", "opc_train.validation", "opc_train.metrics",
+                  "opc_train.process_group", "opc_train.distributed", "opc_train.model",
                   "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
                   "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
                   "opc_train.token_shards", "opc_train.tokenizer", "opc_train.chat_template"),

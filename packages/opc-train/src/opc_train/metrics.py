@@ -1,0 +1,87 @@
+"""What a training run reports: ``metrics.jsonl``, the MFU peak table, the loss plot.
+
+    train loop ─▶ MetricsLog.write({step, loss, lr, grad_norm, tokens, tokens_per_s, mfu})   rank 0 only
+               ─▶ MetricsLog.write({step, val_loss})
+    end of run ─▶ plot_metrics(metrics.jsonl) ─▶ loss.png
+
+``metrics.jsonl`` is one JSON object per line, flushed per line, so a killed run leaves every step it
+logged; on resume the lines after the checkpoint's step are dropped (the resumed run logs them
+again, identically on CPU). Not here: the MFU arithmetic (``ModelConfig.flops_per_token`` in
+``model.py``), the stage's summary metrics (``pretrain_stage.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from opc_train.train_settings import TrainSettings
+
+# Dense bf16 peak FLOP/s per device, for the MFU estimate (override with TrainSettings.peak_flops).
+PEAK_FLOPS = {"NVIDIA H100": 989e12, "NVIDIA H200": 989e12, "NVIDIA A100": 312e12}
+
+
+def peak_flops(settings: TrainSettings, device: torch.device) -> float | None:
+    """The per-device peak for MFU: the recipe's ``peak_flops``, else the known GPU's, else None (no MFU)."""
+    if settings.peak_flops:
+        return settings.peak_flops
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        return next((v for k, v in PEAK_FLOPS.items() if name.startswith(k)), None)
+    return None
+
+
+class MetricsLog:
+    """``metrics.jsonl`` (rank 0 only), one JSON object per line, flushed per line."""
+
+    def __init__(self, path: Path, enabled: bool, resume_step: int | None) -> None:
+        self.path = path
+        self.enabled = enabled
+        if enabled:
+            lines = path.read_text().splitlines() if (resume_step is not None and path.exists()) else []
+            kept = [ln for ln in lines if ln.strip() and json.loads(ln)["step"] <= (resume_step or 0)]
+            path.write_text("".join(ln + "\n" for ln in kept))
+            self.file = open(path, "a")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.enabled:
+            self.file.write(json.dumps(record, sort_keys=True) + "\n")
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.file.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def plot_metrics(metrics_path: Path, out_png: Path) -> None:
+    """Training loss (and validation loss) against step, learning rate on a second axis."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics_path)
+    train = [r for r in rows if "loss" in r]
+    val = [r for r in rows if "val_loss" in r]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss", lw=1)
+    if val:
+        ax.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="val loss", ms=3)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats/token)")
+    ax2 = ax.twinx()
+    ax2.plot([r["step"] for r in train], [r["lr"] for r in train], color="grey", alpha=0.5, lw=1, label="lr")
+    ax2.set_ylabel("learning rate")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out_png, metadata={"Software": None})
+    plt.close(fig)
