@@ -2,14 +2,17 @@
 
 Started by ``opc_sandbox.forkserver.ForkServer`` as PID 1 of new PID, network and mount namespaces
 (``unshare --pid --net --mount --fork --kill-child python -I -S -B _forkserver.py``), as root inside
-them. Once: hides private parents of the interpreter (e.g. /root) and remounts everything read-only.
-Then, for each request (one JSON line on stdin), it
+them. Once: builds the mount view (``_isolation.MountView``: the interpreter's directories bound back
+read-only wherever they live, everything else read-only). Then, for each request (one JSON line on stdin), it
 
-1. replaces /tmp, /var/tmp and /dev/shm with fresh tmpfs mounts (the previous ones are detached, so
-   nothing a program wrote survives it) and creates the working directory /tmp/opc/work,
-2. forks: the child takes new stdout/stderr pipes and /dev/null as stdin, closes every other
-   descriptor except the report pipe, sets its rlimits, drops to the request's uid (no groups,
-   ``no_new_privs``) and ``exec``-s the program; only if that returns it writes the nonce,
+1. replaces /tmp, /var/tmp and /dev/shm with fresh size-capped tmpfs mounts (the previous ones are detached,
+   so nothing a program wrote survives it) and writes the program and the working directory into them,
+2. forks: the child joins the program's cgroup (memory + pids limit for all its processes; the harness made
+   it, we hold directory fds from the host), enters a private IPC namespace (System V segments die with
+   the program, and the next program cannot see them), takes new stdout/stderr pipes and /dev/null as
+   stdin, closes every other descriptor except the report pipe, sets its rlimits, drops to the request's
+   uid (no groups, ``no_new_privs``) and runs the program (``_isolation.execute``); only if that returns
+   it writes the nonce,
 3. collects output (capped), the report and the exit status until the deadline, then
    ``kill(-1, SIGKILL)``: as PID 1 of the namespace this reaches every process the program left behind
    (daemons, fork bombs) and nothing outside, and reaps them all,
@@ -19,105 +22,28 @@ Same guarantees and limits as the one-shot driver (see ``opc_sandbox.sandbox``),
 process start-up per program. stdlib only; never imported by the harness.
 """
 
-import base64
-import ctypes
 import errno
 import json
-import linecache
 import os
-import resource
 import selectors
 import signal
 import sys
 import time
-import types
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
-MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS = 38
-SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
-ROOT = "/tmp/opc"
-WORKDIR = "/tmp/opc/work"
-PROGRAM = "/tmp/opc/program.py"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's directory out
+import _isolation  # noqa: E402
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+del sys.path[0]
 
 
-def _mount(source, target, fstype, flags, data) -> None:
-    if libc.mount(source, target, fstype, flags, data) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {target!r}: {os.strerror(err)}")
-
-
-def _hidden_ancestor(path: str):
-    current = ""
-    for part in os.path.abspath(path).split("/")[1:]:
-        current += "/" + part
-        try:
-            if not os.stat(current).st_mode & 0o001:
-                return current
-        except OSError:
-            return None
-    return None
-
-
-def setup_once(expose: list, tmpfs_mb: int) -> list:
-    """Hide private parents of the interpreter, then make every mount read-only. Returns warnings."""
-    warnings = []
-    groups = {}
-    for p in expose:
-        top = _hidden_ancestor(p) if os.path.isdir(p) else None
-        if top and top != p:
-            groups.setdefault(top, []).append(p)
-    for top, subs in groups.items():
-        fds = [(s, os.open(s, os.O_PATH | os.O_DIRECTORY)) for s in sorted(set(subs), key=len)]
-        _mount(b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755")
-        for sub, fd in fds:
-            os.makedirs(sub, mode=0o755, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}".encode(), sub.encode(), None, MS_BIND | MS_REC, None)
-            os.close(fd)
-    fresh_scratch(tmpfs_mb, first=True)
-    with open("/proc/self/mountinfo") as f:
-        mounts = [line.split()[4] for line in f]
-    failed = []
-    for mp in mounts:
-        if mp in SCRATCH or mp.startswith(("/proc", "/dev")):
-            continue
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        if libc.mount(None, mp.encode(), None, flags, None) != 0:
-            if libc.mount(None, mp.encode(), None, flags | MS_NOSUID | MS_NODEV, None) != 0:
-                failed.append(mp)
-    if failed:
-        warnings.append("could not remount read-only: " + ", ".join(failed))
-    return warnings
-
-
-def fresh_scratch(tmpfs_mb: int, first: bool = False) -> None:
-    opts = f"size={tmpfs_mb}m,mode=1777".encode()
-    for d in SCRATCH:
-        if not os.path.isdir(d):
-            continue
-        if not first:
-            libc.umount2(d.encode(), MNT_DETACH)
-        _mount(b"tmpfs", d.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts)
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-
-
-def child(req: dict, out_w: int, err_w: int, rep_w: int) -> None:
+def child(req: dict, out_w: int, err_w: int, rep_w: int, cgroup_fds: list, program: str) -> None:
     """Runs in the forked child; never returns."""
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
+        _isolation.join_cgroups([(fd, name) for fd, name in zip(cgroup_fds, req.get("cgroups", []), strict=False)])
+        _isolation.new_ipc_namespace()
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_w, 1)
@@ -134,48 +60,18 @@ def child(req: dict, out_w: int, err_w: int, rep_w: int) -> None:
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
         lim = req["limits"]
-        resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_s"], lim["cpu_s"]))
-        resource.setrlimit(resource.RLIMIT_AS, (lim["memory_bytes"], lim["memory_bytes"]))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (lim["file_bytes"], lim["file_bytes"]))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (lim["processes"], lim["processes"]))
-        uid = req["uid"]
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        os.chdir(WORKDIR)
+        _isolation.set_limits(lim["cpu_s"], lim["memory_bytes"], lim["file_bytes"], lim["processes"])
+        _isolation.drop_privileges(req["uid"], req["uid"])
+        os.chdir(_isolation.WORKDIR)
         os.environ.clear()
         os.environ.update(req["env"])
-        source = req["source"]
-        code = compile(source, PROGRAM, "exec")
+        sys.argv = [program]
     except BaseException as e:  # noqa: BLE001
-        os.write(rep_w, (json.dumps({"kind": "error", "text": f"{type(e).__name__}: {e}"}) + "\n").encode())
+        _isolation.report(rep_w, "error", f"sandbox setup: {type(e).__name__}: {e}")
         os._exit(1)
-    linecache.cache[PROGRAM] = (len(source), None, source.splitlines(True), PROGRAM)
-    module = types.ModuleType(req["module_name"])
-    module.__file__ = PROGRAM
-    sys.modules[req["module_name"]] = module
-    write, exit_now, marker = os.write, os._exit, (req.pop("nonce") + "\n").encode()
+    source, module_name, nonce = req["source"], req["module_name"], req.pop("nonce")
     del req
-    try:
-        exec(code, module.__dict__)
-    except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are failures too
-        try:
-            text = f"{type(e).__name__}: {e}"
-        except BaseException:  # noqa: BLE001
-            text = "exception with an unprintable message"
-        try:
-            write(rep_w, (json.dumps({"kind": "error", "text": text[:2000]}) + "\n").encode())
-        except BaseException:  # noqa: BLE001
-            pass
-        _flush()
-        exit_now(1)
-    _flush()
-    try:
-        write(rep_w, marker)
-    finally:
-        exit_now(0)
+    _isolation.execute(source, program, module_name, rep_w, nonce)
 
 
 def _kill_rest() -> None:
@@ -196,22 +92,9 @@ def reap_all() -> None:
             time.sleep(0.001)
 
 
-def handle(req: dict, tmpfs_mb: int, wake_r: int) -> dict:
-    fresh_scratch(tmpfs_mb)
-    os.makedirs(WORKDIR, mode=0o700)
-    os.chmod(ROOT, 0o755)
-    uid = req["uid"]
-    for name, b64 in req.get("files", {}).items():
-        path = os.path.join(WORKDIR, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(b64))
-    for dirpath, _dirs, names in os.walk(WORKDIR):
-        os.chown(dirpath, uid, uid)
-        for n in names:
-            os.chown(os.path.join(dirpath, n), uid, uid)
-    with open(PROGRAM, "w", encoding="utf-8") as f:
-        f.write(req["source"])
+def handle(req: dict, view: _isolation.MountView, cgroup_fds: list, wake_r: int) -> dict:
+    view.fresh_scratch()
+    program, _ = _isolation.write_workdir(_isolation.ROOT, req["source"], req.get("files", {}), req["uid"])
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     rep_r, rep_w = os.pipe()
@@ -219,7 +102,7 @@ def handle(req: dict, tmpfs_mb: int, wake_r: int) -> dict:
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        child(req, out_w, err_w, rep_w)
+        child(req, out_w, err_w, rep_w, cgroup_fds, program)
     for fd in (out_w, err_w, rep_w):
         os.close(fd)
     cap = req["max_output"]
@@ -317,11 +200,12 @@ def main() -> None:
     os.dup2(null, 1)  # a stray print in this process must never corrupt the protocol
     hello = json.loads(control_in.readline())
     sys.path[:] = hello["sys_path"]
-    warnings = []
+    cgroup_fds = hello.get("cgroup_fds", [])
+    view = _isolation.MountView(hello["expose"], hello["tmpfs_mb"])
     try:
-        warnings = setup_once(hello["expose"], hello["tmpfs_mb"])
+        warnings = view.build()
     except OSError as e:
-        warnings.append(f"mount isolation failed: {e}")
+        warnings = [*view.warnings, f"mount isolation failed: {e}"]
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -335,7 +219,7 @@ def main() -> None:
         req = json.loads(line)
         t0 = time.monotonic()
         try:
-            resp = handle(req, hello["tmpfs_mb"], wake_r)
+            resp = handle(req, view, cgroup_fds, wake_r)
         except Exception as e:  # noqa: BLE001 - report and keep serving
             _kill_rest()
             reap_all()

@@ -3,8 +3,9 @@
 ``run_program`` pays for a new ``unshare`` + interpreter start per program (~60-100 ms). A pool worker
 instead keeps one interpreter running as PID 1 of its own PID/network/mount namespaces
 (``_forkserver.py``) and forks a child per program: the child gets fresh /tmp, /var/tmp, /dev/shm
-tmpfs mounts and working directory, its rlimits, the unprivileged uid and the nonce check, exactly as
-in the one-shot path, and everything it leaves behind is killed (``kill(-1)`` from PID 1) before the
+tmpfs mounts and working directory, its own cgroup (made here, per program) and IPC namespace, its
+rlimits, the unprivileged uid and the nonce check, exactly as in the one-shot path (both use
+``_isolation``), and everything it leaves behind is killed (``kill(-1)`` from PID 1) before the
 next program starts. Each program still runs in its own process; programs of one worker never
 overlap in time. Used only when ``probe()`` finds root and all three namespaces; otherwise the pool
 falls back to ``run_program``.
@@ -15,7 +16,6 @@ namespace is killed, the program is reported "timed out", and a new server start
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -26,10 +26,14 @@ import sys
 import time
 from pathlib import Path
 
+from opc_sandbox import _isolation, cgroups
 from opc_sandbox.sandbox import (
     DEFAULT_UID,
     ExecResult,
     Limits,
+    _blame_memory,
+    _encoded,
+    _program_cgroup,
     _scrubbed_env,
     _warn_once,
     interpreter_paths,
@@ -38,12 +42,13 @@ from opc_sandbox.sandbox import (
 )
 
 SERVER = Path(__file__).with_name("_forkserver.py")
-WORKDIR = "/tmp/opc/work"
+WORKDIR = _isolation.WORKDIR
 
 
 def forkserver_available() -> bool:
     caps = probe()
-    return bool(caps.root and caps.unshare and caps.pid_namespace and caps.net_namespace and caps.mount_namespace)
+    return bool(caps.root and caps.unshare and caps.pid_namespace and caps.net_namespace and caps.mount_namespace
+                and caps.ipc_namespace)
 
 
 class ForkServer:
@@ -54,17 +59,23 @@ class ForkServer:
         self.limits = limits or Limits()
         self.uid = uid
         self.proc: subprocess.Popen | None = None
+        self.cgroup_fds: list[int] = []
 
     def _start(self) -> None:
         caps = probe()
         cmd = [caps.unshare or "unshare", "--fork", "--kill-child", "--pid", "--mount-proc", "--net",
                self.python, "-I", "-S", "-B", str(SERVER)]
+        found = cgroups.support() if caps.cgroup else None
+        # the server's own /sys/fs/cgroup becomes read-only: it reaches the programs' cgroups through these
+        self.cgroup_fds = [os.open(h.base, os.O_PATH | os.O_DIRECTORY) for h in (found.hierarchies if found else ())]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=_scrubbed_env(WORKDIR, None), cwd="/", start_new_session=True)
+                                     env=_scrubbed_env(WORKDIR, None), cwd="/", start_new_session=True,
+                                     pass_fds=self.cgroup_fds)
         hello = {
             "sys_path": list(interpreter_sys_path(self.python)),
             "expose": list(interpreter_paths(self.python)),
             "tmpfs_mb": self.limits.tmpfs_mb,
+            "cgroup_fds": self.cgroup_fds,
         }
         self._send(hello)
         reply = self._recv(self.limits.startup_timeout_s)
@@ -104,6 +115,7 @@ class ForkServer:
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         lim = limits or self.limits
+        cgroup = _program_cgroup(lim) if self.cgroup_fds else None
         req = {
             "source": source,
             "nonce": secrets.token_hex(16),
@@ -112,21 +124,29 @@ class ForkServer:
             "module_name": module_name,
             "max_output": lim.max_output_bytes,
             "env": _scrubbed_env(WORKDIR, env),
-            "files": {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode()
-                      for k, v in (files or {}).items()},
+            "files": _encoded(files),
+            "cgroups": [cgroup.name] * len(self.cgroup_fds) if cgroup is not None else [],
             "limits": {"cpu_s": int(timeout_s) + 2, "memory_bytes": lim.memory_mb << 20,
                        "file_bytes": lim.max_file_mb << 20, "processes": lim.max_processes},
         }
         started = time.monotonic()
         try:
-            self._send(req)
-            resp = self._recv(timeout_s + 15.0)
-            self.last_server_s = resp.get("server_s") if resp else None
-        except (BrokenPipeError, OSError, ValueError):
-            resp = None
-        if resp is None:  # the server is wedged or gone: kill its namespace, start anew next time
-            self.close()
-            return ExecResult(False, "timed out", "", None, wall_s=round(time.monotonic() - started, 4))
+            try:
+                self._send(req)
+                resp = self._recv(timeout_s + 15.0)
+                self.last_server_s = resp.get("server_s") if resp else None
+            except (BrokenPipeError, OSError, ValueError):
+                resp = None
+            if resp is None:  # the server is wedged or gone: kill its namespace, start anew next time
+                self.close()
+                return ExecResult(False, "timed out", "", None, wall_s=round(time.monotonic() - started, 4))
+            return _blame_memory(self._result(resp), cgroup, lim)
+        finally:
+            if cgroup is not None:
+                cgroup.remove()
+
+    @staticmethod
+    def _result(resp: dict) -> ExecResult:
         if resp["passed"]:
             status, detail = "passed", ""
         elif resp["timed_out"]:
@@ -161,6 +181,9 @@ class ForkServer:
             except OSError:
                 pass
         self.proc = None
+        for fd in self.cgroup_fds:
+            os.close(fd)
+        self.cgroup_fds = []
 
     def __enter__(self) -> ForkServer:
         return self

@@ -55,11 +55,11 @@ What is NOT protected:
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import logging
 import os
-import resource
 import secrets
 import selectors
 import shutil
@@ -71,6 +71,9 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from opc_sandbox import _isolation, cgroups
+from opc_sandbox.cgroups import ProgramCgroup
 
 log = logging.getLogger("opc.sandbox")
 
@@ -88,6 +91,8 @@ class Capabilities:
     pid_namespace: bool
     net_namespace: bool
     mount_namespace: bool
+    ipc_namespace: bool = False
+    cgroup: str | None = None  # e.g. "v1-memory + v1-pids": one memory/pids limit per program
 
     def missing(self) -> list[str]:
         out = []
@@ -102,6 +107,11 @@ class Capabilities:
                 out.append("no network namespace: programs can open sockets")
             if not self.mount_namespace:
                 out.append("no mount namespace: world-writable dirs (/tmp, /dev/shm) are writable")
+            if not self.ipc_namespace:
+                out.append("no IPC namespace: System V shared memory a program creates can outlive it")
+        if self.root and not self.cgroup:
+            out.append("no writable cgroup (v2, or the v1 memory controller): the memory limit is per process "
+                       "(RLIMIT_AS), so a program's processes together can use more, and there is no pids limit")
         return out
 
 
@@ -166,6 +176,9 @@ def interpreter_paths(python: str) -> tuple[str, ...]:
     The sandbox binds exactly these back when they sit under a private directory such as /root.
     """
     raw = [os.path.dirname(os.path.realpath(python)), *interpreter_sys_path(python)]
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        raw.append(venv)  # the whole venv: bin/python itself (sys.executable of the program), pyvenv.cfg
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         raw += [sys.base_prefix, sys.prefix]
     dirs = sorted({os.path.realpath(p) for p in raw if p and os.path.isdir(p)}, key=len)
@@ -195,7 +208,7 @@ def probe() -> Capabilities:
     """Find out once which protections the host supports, and log each one that is missing."""
     root = os.geteuid() == 0
     exe = shutil.which("unshare")
-    pid_ns = net_ns = mnt_ns = False
+    pid_ns = net_ns = mnt_ns = ipc_ns = False
     if exe and root:
 
         def works(*flags: str) -> bool:
@@ -208,7 +221,10 @@ def probe() -> Capabilities:
         pid_ns = works("--pid", "--mount-proc")
         net_ns = works("--net")
         mnt_ns = works("--mount")
-    caps = Capabilities(root, exe if (pid_ns or net_ns or mnt_ns) else None, pid_ns, net_ns, mnt_ns)
+        ipc_ns = works("--ipc")
+    found = cgroups.support() if root else None
+    caps = Capabilities(root, exe if (pid_ns or net_ns or mnt_ns) else None, pid_ns, net_ns, mnt_ns, ipc_ns,
+                        found.describe() if found else None)
     for line in caps.missing():
         log.warning("sandbox degraded: %s", line)
     return caps
@@ -232,20 +248,18 @@ def _scrubbed_env(workdir: str, extra: dict[str, str] | None) -> dict[str, str]:
     return env
 
 
-def _preexec(limits: Limits, uid_switch: bool):
+def _preexec(limits: Limits, uid_switch: bool, cgroup: ProgramCgroup | None):
     cpu = int(limits.timeout_s) + 2
     mem = limits.memory_mb << 20
     fsize = limits.max_file_mb << 20
+    targets = cgroup.targets() if cgroup is not None else []
+    # RLIMIT_NPROC is enforced for the unprivileged uid the driver switches to (root ignores it); without
+    # the uid switch it would count the current user's processes, so it is only set with the switch
+    nproc = limits.max_processes if uid_switch else None
 
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        # enforced for the unprivileged uid the driver switches to (root ignores it); without the uid
-        # switch it counts the current user's processes, so only tighten it there when safe
-        if uid_switch:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+        _isolation.join_cgroups(targets)  # before unshare starts: every process of the program is inside
+        _isolation.set_limits(cpu, mem, fsize, nproc)
 
     return apply
 
@@ -328,27 +342,17 @@ def run_program(
         _warn_once(f"{python} lives under a directory other users cannot enter and there is no mount "
                    "namespace: programs run as root (no uid switch)")
         uid_switch = False
-    root = tempfile.mkdtemp(prefix="opc-sbx-")
+    isolate_mounts = bool(uid_switch and caps.mount_namespace)
+    # with a mount namespace the working directory lives in the program's own size-capped tmpfs; only
+    # without one does it need a directory on the host
+    host_root = None if isolate_mounts else tempfile.mkdtemp(prefix="opc-sbx-")
     started = time.monotonic()
     proc: subprocess.Popen | None = None
+    cgroup = _program_cgroup(limits) if isolate and caps.cgroup else None
     fds: list[int] = []
     try:
-        os.chmod(root, 0o755)
-        program = os.path.join(root, "program.py")
-        with open(program, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.chmod(program, 0o644)
-        workdir = os.path.join(root, "work")
-        os.mkdir(workdir, 0o700)
-        for name, content in (files or {}).items():
-            target = Path(workdir, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content.encode() if isinstance(content, str) else content)
-        if uid_switch:
-            for dirpath, _dirs, names in os.walk(workdir):
-                os.chown(dirpath, uid, uid)
-                for n in names:
-                    os.chown(os.path.join(dirpath, n), uid, uid)
+        if host_root is not None:
+            os.chmod(host_root, 0o755)
         nonce = secrets.token_hex(16)
         spec_r, spec_w = os.pipe()
         report_r, report_w = os.pipe()
@@ -356,16 +360,19 @@ def run_program(
         spec = {
             "nonce": nonce,
             "report_fd": report_w,
-            "program": program,
-            "workdir": workdir,
+            "source": source,
+            "files": _encoded(files),
+            "root": host_root,
             "uid": uid if uid_switch else None,
             "gid": uid if uid_switch else None,
-            "isolate_mounts": bool(uid_switch and caps.mount_namespace),
+            "isolate_mounts": isolate_mounts,
+            "ipc_namespace": bool(isolate and caps.ipc_namespace),
             "tmpfs_mb": limits.tmpfs_mb,
             "module_name": module_name,
             "expose": list(interpreter_paths(python)) + [str(DRIVER.parent)],
             "sys_path": list(interpreter_sys_path(python)),
         }
+        workdir = _isolation.WORKDIR if isolate_mounts else os.path.join(str(host_root), "work")
         cmd = [python, "-I", "-S", "-B", str(DRIVER), str(spec_r)]
         if isolate and caps.unshare:
             flags = ["--fork", "--kill-child"]
@@ -381,22 +388,20 @@ def run_program(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=workdir,
+            cwd="/",
             env=_scrubbed_env(workdir, env),
             pass_fds=(spec_r, report_w),
             start_new_session=True,
-            preexec_fn=_preexec(limits, uid_switch),
+            preexec_fn=_preexec(limits, uid_switch, cgroup),
         )
         os.close(spec_r)
         os.close(report_w)
         fds = [spec_w, report_r]
-        try:
-            os.write(spec_w, json.dumps(spec).encode())  # small: fits the pipe buffer
-        except BrokenPipeError:
-            pass
+        _send_spec(spec_w, json.dumps(spec).encode())
         os.close(spec_w)
         fds = [report_r]
-        return _collect(proc, report_r, nonce, limits, started)
+        result = _collect(proc, report_r, nonce, limits, started)
+        return _blame_memory(result, cgroup, limits)
     finally:
         if proc is not None and proc.poll() is None:
             _kill_group(proc)
@@ -406,7 +411,47 @@ def run_program(
                 os.close(fd)
             except OSError:
                 pass
-        shutil.rmtree(root, ignore_errors=True)
+        if cgroup is not None:
+            cgroup.remove()
+        if host_root is not None:
+            shutil.rmtree(host_root, ignore_errors=True)
+
+
+def _encoded(files: dict[str, str | bytes] | None) -> dict[str, str]:
+    """Files for the working directory, as the in-sandbox side expects them (name -> base64)."""
+    return {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode() for k, v in (files or {}).items()}
+
+
+def _send_spec(fd: int, data: bytes) -> None:
+    """Write the whole spec (files included, possibly more than a pipe buffer); the driver reads it first."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # the driver died before reading: the verdict says so
+
+
+def _program_cgroup(limits: Limits) -> ProgramCgroup | None:
+    found = cgroups.support()
+    if found is None:
+        return None
+    try:
+        return ProgramCgroup(found, limits.memory_mb, limits.max_processes)
+    except OSError as e:
+        _warn_once(f"cannot create a cgroup for a program ({e}): memory limit per process only")
+        return None
+
+
+def _blame_memory(result: ExecResult, cgroup: ProgramCgroup | None, limits: Limits) -> ExecResult:
+    """Name the cause when the kernel killed one of the program's processes for the shared memory limit."""
+    if result.passed or cgroup is None or not cgroup.oom_kills():
+        return result
+    if result.status != "failed" or not result.detail.startswith(("killed by signal", "exited with code")):
+        return result  # a timeout, or the program's own error (e.g. an assertion on a child's status), says more
+    result.detail = (f"out of memory: the program's processes together exceeded {limits.memory_mb} MiB "
+                     "and the kernel killed one")
+    return result
 
 
 def _collect(proc: subprocess.Popen, report_r: int, nonce: str, limits: Limits, started: float) -> ExecResult:
