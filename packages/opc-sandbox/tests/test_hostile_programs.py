@@ -300,3 +300,170 @@ def test_harness_survives_a_program_that_signals_its_process_group(tmp_path):
             assert hits == []
     finally:
         signal.signal(signal.SIGUSR1, old)
+
+
+# --- issue 10: a tighter sandbox (IPC, one memory/pids limit per program, capped scratch, stray writes) ---
+
+needs_cgroup = pytest.mark.skipif(not getattr(CAPS, "cgroup", "old"), reason="needs a writable cgroup (v2, or the v1 memory controller)")
+
+
+@pytest.fixture(params=["oneshot", "forkserver"])
+def engine_with(request):
+    """A runner factory for tests that need their own limits (the fork server's tmpfs size is fixed at start)."""
+    servers = []
+
+    def make(limits: Limits):
+        if request.param == "oneshot":
+            return lambda src, timeout_s: run_program(src, timeout_s, limits=limits)
+        if not forkserver_available():
+            pytest.skip("the fork server needs root + PID, network, mount and IPC namespaces")
+        server = ForkServer(limits=limits)
+        servers.append(server)
+        return lambda src, timeout_s: server.run(src, timeout_s)
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+SHM = (
+    "import ctypes\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]\n"
+)
+
+
+def _host_shm_keys() -> set[int]:
+    rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {int(r.split()[0]) for r in rows}
+
+
+@needs_isolation
+def test_sysv_shared_memory_dies_with_the_program_and_the_next_program_cannot_see_it(run):
+    key = 0x0C0DE000 + (os.getpid() & 0xFFF)
+    created = SHM + f"shmid = libc.shmget({key}, 64 << 20, 0o1000 | 0o666)\nassert shmid >= 0, ctypes.get_errno()\n"
+    assert run(created + CHECK_OK, 3.0).passed
+    try:
+        assert key not in _host_shm_keys()
+        # the next program (for the fork server: the same warm server) must not find the segment either
+        r = run(SHM + f"assert libc.shmget({key}, 0, 0) == -1, 'the previous program left its segment'\n", 3.0)
+        assert r.passed, r.result
+    finally:
+        if key in _host_shm_keys():  # do not leave 64 MB behind when the test fails
+            import ctypes
+
+            libc = ctypes.CDLL(None)
+            libc.shmctl(libc.shmget(key, 0, 0), 0, None)
+
+
+FIVE_CHILDREN = (
+    "import os, time\n"
+    "kids = []\n"
+    "for _ in range(5):\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        block = b'\\x01' * (80 << 20)  # touched: resident, not just reserved\n"
+    "        time.sleep(1.0)\n"
+    "        os._exit(0 if block[-1] == 1 else 3)\n"
+    "    kids.append(pid)\n"
+    "statuses = [os.waitpid(p, 0)[1] for p in kids]\n"
+    "assert statuses == [0] * 5, f'children exited {statuses}'\n"
+)
+
+
+@needs_cgroup
+@needs_isolation
+def test_a_program_and_all_its_processes_share_one_memory_limit(engine_with):
+    # five children holding 80 MB each at once: fine under 1 GiB, not under 256 MiB shared (each child alone
+    # is far below its per-process RLIMIT_AS of 256 MiB, so only the shared limit can stop them)
+    assert engine_with(Limits(memory_mb=1024))(FIVE_CHILDREN, 20.0).passed
+    r = engine_with(Limits(memory_mb=256))(FIVE_CHILDREN, 20.0)
+    assert not r.passed
+    assert "children exited" in r.result or "out of memory" in r.result, r.result
+
+
+@needs_cgroup
+@needs_isolation
+def test_fork_bomb_stops_at_the_programs_pids_limit(engine_with):
+    src = (
+        "import os, time\n"
+        "n = 0\n"
+        "while n < 500:\n"
+        "    try:\n"
+        "        pid = os.fork()\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if pid == 0:\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)\n"
+        "    n += 1\n"
+        "cg = [l.split(':', 2)[2] for l in open('/proc/self/cgroup').read().splitlines() if ':pids:' in l]\n"
+        "limit = open(f'/sys/fs/cgroup/pids{cg[0]}/pids.max').read().strip() if cg else 'no v1 pids'\n"
+        "print(n, limit)\n" + CHECK_OK
+    )
+    r = engine_with(Limits(max_processes=24))(src, 10.0)
+    assert r.passed, r.result
+    forked, limit = r.stdout.split(" ", 1)
+    assert int(forked) < 24
+    if "v1-pids" in (CAPS.cgroup or ""):
+        assert limit.strip() == "24"
+    time.sleep(0.2)
+    assert _processes_with("time.sleep(30)") == []
+
+
+@needs_isolation
+def test_scratch_is_a_size_capped_tmpfs_not_the_host_disk(engine_with):
+    before = set(Path("/tmp").glob("opc-sbx-*"))
+    run_capped = engine_with(Limits(tmpfs_mb=16, max_file_mb=256))
+    for target in ("big.bin", "/tmp/big.bin", "/dev/shm/big.bin"):
+        r = run_capped(f"with open({target!r}, 'wb') as f:\n    f.write(b'x' * (48 << 20))\n", 10.0)
+        assert not r.passed and "No space left on device" in r.result, (target, r.result)
+    assert set(Path("/tmp").glob("opc-sbx-*")) == before  # nothing of the program's on the host's /tmp
+    assert run_capped("with open('small.bin', 'wb') as f:\n    f.write(b'x' * (4 << 20))\n" + CHECK_OK, 10.0).passed
+
+
+@needs_isolation
+@pytest.mark.parametrize("stdio", ["kept", "closed"])
+def test_double_forked_daemon_does_not_outlive_the_program(run, stdio):
+    close = "    for fd in range(0, 256):\n        try:\n            os.close(fd)\n        except OSError:\n            pass\n"
+    src = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n" + ("    " + close.replace("\n    ", "\n        ") if stdio == "closed" else "")
+        + "        os.execv('/bin/sleep', ['sleep', '736251'])\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.3)\n" + CHECK_OK
+    )
+    r = run(src, 3.0)
+    assert r.passed, r.result
+    time.sleep(0.2)
+    assert _processes_with("736251") == []
+
+
+@needs_isolation
+def test_spraying_the_pass_marker_at_every_fd_is_not_a_pass(run):
+    src = (
+        "import os, glob\n"
+        "fakes = [b'passed\\n', b'{\"kind\": \"start\", \"text\": \"\"}\\n', b'0' * 32 + b'\\n',\n"
+        "         b'{\"passed\": true, \"timed_out\": false}\\n', b'ok\\n']\n"
+        "paths = glob.glob('/proc/*/fd/*')\n"
+        "for fd in [int(f) for f in os.listdir('/proc/self/fd')] + list(range(1024)):\n"
+        "    for fake in fakes:\n"
+        "        try:\n"
+        "            os.write(fd, fake)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "for p in paths:\n"
+        "    try:\n"
+        "        with open(p, 'wb') as f:\n"
+        "            for fake in fakes:\n"
+        "                f.write(fake)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "os._exit(0)\n"
+    )
+    r = run(src, 5.0)
+    assert not r.passed
+    # and the engine still works (the fork server's protocol was not corrupted)
+    assert run(CHECK_OK, 3.0).passed
