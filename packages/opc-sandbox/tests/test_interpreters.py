@@ -1,33 +1,34 @@
 """Programs may run under another interpreter (e.g. BigCodeBench's own virtualenv): they must see that
-interpreter's packages, also when its python is a symlink to the same base interpreter as ours."""
+interpreter's packages, also when its python is a symlink to the same base interpreter as ours, and wherever
+the venv lives (here: pytest's tmp_path under /tmp, where each program gets a private tmpfs)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 from opc_sandbox import run_program
+from opc_sandbox.forkserver import ForkServer, forkserver_available
 
-REPO = Path(__file__).resolve().parents[3]
 
-
-def test_symlinked_venv_python_sees_its_own_site_packages():
-    # not under /tmp: the sandbox mounts a private tmpfs there, so a venv there would be invisible
-    venv = REPO / ".cache" / f"sandbox-venv-{uuid.uuid4().hex[:8]}"
-    try:
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-        python = venv / "bin" / "python"
-        assert python.is_symlink()
-        site = next((venv / "lib").glob("python3.*/site-packages"))
-        (site / "opc_marker_pkg.py").write_text("WHERE = 'the other venv'\n")
-        result = run_program("import opc_marker_pkg\nprint(opc_marker_pkg.WHERE, opc_marker_pkg.__file__)\n",
-                             timeout_s=20, python=str(python))
+def test_symlinked_venv_python_sees_its_own_site_packages(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    assert python.is_symlink()
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    (site / "opc_marker_pkg.py").write_text("WHERE = 'the other venv'\n")
+    src = ("import subprocess, sys, opc_marker_pkg\nprint(opc_marker_pkg.WHERE, opc_marker_pkg.__file__)\n"
+           "subprocess.run([sys.executable, '-c', 'import opc_marker_pkg'], check=True)\n")
+    runs = [lambda: run_program(src, timeout_s=20, python=str(python))]
+    if forkserver_available():
+        server = ForkServer(python=str(python))
+        runs.append(lambda: server.run(src, 20.0))
+    for run in runs:
+        result = run()
         assert result.passed, result.detail + result.stderr
         assert "the other venv" in result.stdout and str(site) in result.stdout
-        # and our own interpreter does not see that package
-        assert not run_program("import opc_marker_pkg\n", timeout_s=20).passed
-    finally:
-        shutil.rmtree(venv, ignore_errors=True)
+    if forkserver_available():
+        server.close()
+    # and our own interpreter does not see that package
+    assert not run_program("import opc_marker_pkg\n", timeout_s=20).passed
