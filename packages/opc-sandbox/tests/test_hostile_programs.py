@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from opc_sandbox import Job, Limits, probe, run_many, run_program
+from opc_sandbox import Capabilities, Job, Limits, cgroups, probe, run_many, run_program
 from opc_sandbox.forkserver import ForkServer, forkserver_available
 
 CAPS = probe()
@@ -380,6 +380,15 @@ def test_a_program_and_all_its_processes_share_one_memory_limit(engine_with):
     r = engine_with(Limits(memory_mb=256))(FIVE_CHILDREN, 20.0)
     assert not r.passed
     assert "children exited" in r.result or "out of memory" in r.result, r.result
+    # every program's cgroup is gone afterwards
+    assert [d for h in cgroups.support().hierarchies for d in h.base.iterdir() if d.is_dir()] == []
+
+
+def test_without_a_writable_cgroup_the_fallback_is_named():
+    caps = Capabilities(True, "/usr/bin/unshare", True, True, True, True, None)
+    assert any("no writable cgroup" in m and "RLIMIT_AS" in m for m in caps.missing())
+    assert not any("cgroup" in m for m in Capabilities(True, "/usr/bin/unshare", True, True, True, True,
+                                                       "v1-memory").missing())
 
 
 @needs_cgroup

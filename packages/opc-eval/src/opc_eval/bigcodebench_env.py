@@ -25,11 +25,10 @@ the venv from scratch. A folder that we did not build (no stamp, no partial mark
 if it holds a ``bin/python`` it is used as found (``managed=False``), otherwise it is refused with an error. A file
 lock next to the venv serialises concurrent builds.
 
-Where the venv may live: not under /tmp, /var/tmp or /dev/shm (refused): the sandbox mounts private tmpfs there,
-so programs would not see the libraries. Our venv's ``bin/python`` is a copy (``venv --copies``), not a symlink: the
-sandbox recognises the current interpreter by its real path and would otherwise give programs the main venv's
-``sys.path``. A foreign venv whose ``bin/python`` symlinks to the interpreter running opc has that problem (its
-tasks fail with ModuleNotFoundError); build one with ``--copies``.
+Where the venv may live: anywhere, /tmp included (the sandbox gives each program a private tmpfs there and binds
+the interpreter's directories back into it, read-only). Our venv's ``bin/python`` is a copy (``venv --copies``);
+a foreign venv whose ``bin/python`` symlinks to the interpreter running opc works too (the sandbox asks that
+python for its own ``sys.path``).
 
 Measured (2026-11-27, 2 cores shared with other engineers): a full build (113 distributions, ~1 GB of wheels,
 2.3 GB installed) took 53 s with pip's cache off (``PIP_NO_CACHE_DIR=1``, load ~2; PyPI answers at hundreds of
@@ -65,8 +64,6 @@ STAMP_NAME = "opc-bigcodebench-env.json"
 PARTIAL_NAME = "opc-bigcodebench-env.partial"
 STAMP_FORMAT = 2  # 2: bin/python is a copy (venv --copies), see _build
 REQUIREMENTS = "bigcodebench.txt"
-# the sandbox (opc_sandbox) mounts fresh tmpfs over these: a venv inside them cannot be seen by the programs
-SANDBOX_PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -176,11 +173,6 @@ def ensure_bigcodebench_env(venv: Path | str | None = None, packages: Sequence[s
     ``requirements/bigcodebench.txt``. A matching stamp makes this a no-op that starts no subprocess.
     """
     path = Path(venv).expanduser().resolve() if venv is not None else default_venv_dir()
-    hidden = next((d for d in SANDBOX_PRIVATE if path == Path(d) or Path(d) in path.parents), None)
-    if hidden:
-        raise OpcError(f"a BigCodeBench venv under {hidden} is invisible to sandboxed programs (the sandbox mounts "
-                       f"a private tmpfs over {hidden})", where=str(path),
-                       hint=f"put the venv elsewhere (default <repo>/.cache/bigcodebench-venv, or set {ENV_VENV})")
     stamp = _read_stamp(path)
     ours = stamp is not None or (path / PARTIAL_NAME).exists()
     if not ours and path.exists() and (path.is_file() or any(path.iterdir())):

@@ -61,6 +61,7 @@ class EvalConfig(BaseModel):
     timeout_s: float | None = Field(None, gt=0, description="per program; default: the benchmark's (3.0 s HumanEval)")
     sanitize: bool = Field(False, description="sanitise completions before scoring (default: verbatim)")
     workers: int | None = Field(None, ge=1, description="parallel sandboxes (default: CPU count)")
+    memory_mb: int = Field(4096, ge=64, description="memory for one program and all its processes together (MiB)")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
     @model_validator(mode="after")

