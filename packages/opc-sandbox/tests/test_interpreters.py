@@ -28,6 +28,11 @@ def test_symlinked_venv_python_sees_its_own_site_packages(tmp_path):
         result = run()
         assert result.passed, result.detail + result.stderr
         assert "the other venv" in result.stdout and str(site) in result.stdout
+        # bound back read-only: the program cannot plant code in the venv for the next one
+        attack = f"open({str(site / 'opc_planted.py')!r}, 'w').write('x = 1')\n"
+        assert not (run_program(attack, timeout_s=20, python=str(python)) if run is runs[0]
+                    else server.run(attack, 20.0)).passed
+        assert not (site / "opc_planted.py").exists()
     if forkserver_available():
         server.close()
     # and our own interpreter does not see that package

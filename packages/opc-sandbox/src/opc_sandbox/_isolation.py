@@ -114,8 +114,9 @@ class MountView:
         self.fresh_scratch(first=True)
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split()[4] for line in f]
-        failed = [mp for mp in mounts
-                  if mp not in SCRATCH and not mp.startswith(("/proc", "/dev")) and not remount_readonly(mp)]
+        # under the scratch dirs only our read-only bind-backs are reachable (host mounts there are covered)
+        failed = [mp for mp in mounts if not any(under(mp, s) for s in SCRATCH)
+                  and not mp.startswith(("/proc", "/dev")) and not remount_readonly(mp)]
         if failed:
             self.warnings.append("could not remount read-only: " + ", ".join(failed))
         return self.warnings
