@@ -8,7 +8,7 @@ PACKAGES := packages/opc-core packages/opc-sandbox packages/opc-data packages/op
 RECIPE ?= recipes/tiny.yaml
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install reproduce test lint ui bench clean
+.PHONY: install reproduce test lint ui notebooks bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ lint: install
 
 ui: install
 	bash scripts/serve_ui.sh $(RECIPE)
+
+# executed copies + HTML of every notebook, on the latest run in ./work (after `make reproduce`)
+notebooks: install
+	$(BIN)/python scripts/render_notebooks.py --workdir work --out work/notebooks
 
 clean:
 	rm -rf $(VENV) work

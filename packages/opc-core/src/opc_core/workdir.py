@@ -48,3 +48,26 @@ def list_outputs(workdir: str) -> list[OutputEntry]:
             manifest = read_manifest(uri) if complete else None
             entries.append(OutputEntry(stage, key, uri, complete, manifest.created if manifest else None, manifest))
     return entries
+
+
+def latest_output(stage: str, workdir: str) -> OutputEntry:
+    """The output of ``stage`` that the latest run used: what notebooks and reports open by default.
+
+    Among the complete outputs ``opc status --json`` lists, the one a run record (``_runs/*.json``) names most
+    recently; with no run record (outputs made by ``opc run`` alone), the newest by ``created``.
+    """
+    from opc_core.errors import OpcError
+
+    entries = [e for e in list_outputs(workdir) if e.stage == stage and e.complete]
+    if not entries:
+        raise OpcError(f"no complete {stage!r} output in {storage.normalize(workdir)}",
+                       hint=f"run `make reproduce` (or `opc run {stage}`) first, or point OPC_NOTEBOOK_WORKDIR at "
+                            "a workdir that has one")
+    recorded: dict[str, str] = {}
+    runs = storage.join(storage.normalize(workdir), "_runs")
+    for rel in storage.list_files(runs) if storage.exists(runs) else []:
+        if rel.endswith(".json") and "/" not in rel:
+            entry = storage.read_json(storage.join(runs, rel)).get("stages", {}).get(stage)
+            if entry and entry.get("recorded", "") > recorded.get(entry["key"], ""):
+                recorded[entry["key"]] = entry["recorded"]
+    return max(entries, key=lambda e: (recorded.get(e.key, ""), e.created or ""))
