@@ -1,8 +1,8 @@
 """What a flow run shows on its Artifacts tab, built from the stage manifests (never from stage internals).
 
 Per stage: a markdown table (cache hit?, key, in/kept/rejected/quarantined, time, output URI) plus what that
-stage is read for: the data funnel, the loss and validation-loss figures, the pass@k table, the ``release
-verify`` result. Per ``reproduce`` run: a link to the run report (``opc_core.run_report``).
+stage is read for: the data funnel, the loss and validation-loss figures (the stage's own PNGs, inline), the pass@k table,
+the ``release verify`` result. Per ``reproduce`` run: a link to the run report (``opc_core.run_report``).
 
 Artifact keys are lowercase, dash-separated and stable (``stage-data``, ``run-report``), so the UI keeps a
 history of each across runs.
@@ -10,6 +10,7 @@ history of each across runs.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -60,7 +61,7 @@ def stage_markdown(manifest: Manifest, cached: bool, seconds: float) -> str:
             lines += ["", f"train loss: first {train[0]['loss']:.4f} (step {train[0]['step']}), "
                           f"last {train[-1]['loss']:.4f} (step {train[-1]['step']})"]
         if isinstance(m.get("unigram_val_loss"), float):
-            lines.append(f"; unigram baseline {m['unigram_val_loss']:.4f}")
+            lines.append(f"unigram baseline (validation): {m['unigram_val_loss']:.4f}")
     passk = {b: v for b, v in m.items() if isinstance(v, dict) and any(k.startswith("pass@") for k in v)}
     if passk:
         lines += ["", "### pass@k", "",
@@ -72,7 +73,23 @@ def stage_markdown(manifest: Manifest, cached: bool, seconds: float) -> str:
     if verify:
         lines += ["", "### release verify", "",
                   _table(["check", "result"], [[k, "PASS" if ok else "FAIL"] for k, ok in verify.items()])]
+    lines += _figures(manifest)
     return "\n".join(lines) + "\n"
+
+
+MAX_FIGURE_BYTES = 400_000
+
+
+def _figures(manifest: Manifest) -> list[str]:
+    """The pictures the stage drew itself (``loss.png``, ``pass_at_k.png``, ``report/*.png``), inline: the UI
+    renders data-URI images in markdown artifacts, and the output folder may be on another machine."""
+    out = []
+    for rel in storage.list_files(manifest.uri):
+        if rel.endswith(".png") and ("/" not in rel or rel.startswith("report/")):
+            data = storage.read_bytes(storage.join(manifest.uri, rel))
+            if len(data) <= MAX_FIGURE_BYTES:
+                out += ["", f"![{rel}](data:image/png;base64,{base64.b64encode(data).decode()})"]
+    return out
 
 
 def publish_stage_artifact(manifest: Manifest, cached: bool, seconds: float) -> None:
