@@ -3,8 +3,8 @@
     python -m flows.deployments --recipe recipes/tiny.yaml      # what `make ui` runs (with a server)
 
 Serves all deployments from this process (Prefect's ``serve``): the UI's Run button, the schedule
-and ``prefect deployment run`` all land here. For Kubernetes, ``flows/prefect.yaml`` deploys the same
-flows to a Kubernetes work pool instead (see infra/).
+and ``prefect deployment run`` all land here. For Kubernetes, ``flows/prefect.yaml`` deploys the stage
+flows to the Kubernetes work pools opc-cpu / opc-gpu instead (docs/cluster.md).
 """
 
 from __future__ import annotations
