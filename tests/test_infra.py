@@ -161,6 +161,15 @@ def test_every_kustomization_builds_alone(path):
     assert _render(path), f"{_rel(path)} rendered nothing"
 
 
+def test_every_manifest_file_is_part_of_a_kustomization():
+    """No manifest under infra/k8s is forgotten: each is listed in its folder's kustomization."""
+    for path in sorted(K8S.rglob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        kust = yaml.safe_load((path.parent / "kustomization.yaml").read_text())
+        assert path.name in kust.get("resources", []), f"{_rel(path)} is in no kustomization's resources"
+
+
 def test_overlays_are_the_documented_ones():
     assert set(OVERLAYS) <= set(_kustomization_dirs())
     assert {p.name for p in (K8S / "overlays").iterdir()} == {"cpu", "gpu"}
@@ -446,6 +455,20 @@ def test_images_install_what_make_install_installs():
     assert re.search(r"^prefect-kubernetes==", lock, re.M), "the workers' `--type kubernetes` needs prefect-kubernetes"
 
 
+def test_spark_executor_entrypoint_class_ships_with_pyspark():
+    """The image's `executor` branch starts pyspark's KubernetesExecutorBackend: the pinned pyspark has it."""
+    import zipfile
+
+    import pyspark
+
+    jars = list((Path(pyspark.__file__).parent / "jars").glob("spark-kubernetes_*.jar"))
+    assert len(jars) == 1, jars
+    with zipfile.ZipFile(jars[0]) as jar:
+        assert "org/apache/spark/scheduler/cluster/k8s/KubernetesExecutorBackend.class" in jar.namelist()
+    assert "org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend" in \
+        (REPO / "infra" / "images" / "entrypoint.sh").read_text()
+
+
 def test_image_entrypoint_passes_commands_through():
     proc = subprocess.run(["bash", str(REPO / "infra" / "images" / "entrypoint.sh"), "echo", "through"],
                           capture_output=True, text=True, timeout=30)
@@ -549,6 +572,11 @@ def test_work_pools_deployments_and_pool_dispatch_on_a_real_prefect_server(tmp_p
         client = {**env, "PREFECT_API_URL": api, "PREFECT": prefect, "OPC_RECIPE": "/opt/opc/recipes/r.yaml",
                   "OPC_WORKDIR": "s3://bucket/run", "OPC_RAW_STACK": "s3://bucket/raw/stack",
                   "OPC_RAW_GITHUB": "s3://bucket/raw/gh"}
+        # the CLI's default template for the kubernetes type is the one the offline tests compare against
+        default = subprocess.run([prefect, "work-pool", "get-default-base-job-template", "--type", "kubernetes"],
+                                 env=client, capture_output=True, text=True, timeout=300)
+        from prefect_kubernetes.worker import KubernetesWorker
+        assert json.loads(default.stdout) == KubernetesWorker.get_default_base_job_template(), default.stderr
         subprocess.run(["bash", str(PREFECT_DIR / "create-work-pools.sh")], env=client, check=True,
                        capture_output=True, timeout=300)
         deploy = subprocess.run([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "flows/prefect.yaml"],
