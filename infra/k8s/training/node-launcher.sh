@@ -9,7 +9,8 @@
 # so the stage's own launcher becomes node 0 of an N-node group without code changes. Elastic restarts:
 # torchrun restarts a failed local worker group up to OPC_MAX_RESTARTS times (all nodes re-rendezvous and
 # the loop resumes from the latest checkpoint in the shared run dir); the JobSet recreates all pods on a
-# pod failure (failurePolicy.maxRestarts), a new restart attempt with its own scratch folder.
+# pod failure (failurePolicy.maxRestarts), a new restart attempt with its own scratch folder: that attempt
+# trains from the start (the stage's run dir is per run; resuming across pod restarts needs opc-train).
 #
 # The scratch folder (TMPDIR) must be the same shared filesystem on every node (a ReadWriteMany volume):
 # the job file, the downloaded token shards and the run dir (checkpoints) live there. The finished run
