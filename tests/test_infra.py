@@ -7,8 +7,9 @@ for every registered stage on the right pool; the images install what `make inst
 
 The slow tests start real components: a Prefect server that gets the work pools from
 infra/prefect/create-work-pools.sh and the deployments from `prefect deploy --all`, then dispatches the
-pools' reproduce flow to a stage deployment; and the multi-node launcher of the pretraining JobSet as two
-"nodes" (two processes with two gloo ranks each) on the micro recipe.
+pools' reproduce flow to a stage deployment; the multi-node launcher of the pretraining JobSet as two
+"nodes" (two processes with two gloo ranks each) on the micro recipe; and the data stage's SparkSession
+reading the cluster's spark-defaults.conf.
 
 kubectl is a system package (.ci/run installs it): without it these tests fail under CI=true and skip
 elsewhere.
@@ -653,3 +654,32 @@ def test_jobset_node_launcher_runs_pretraining_across_two_nodes(tmp_path, loopba
     (out,) = [p.parent for p in (work / "pretrain").glob("*/_MANIFEST.json")]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 4 and summary["steps"] == 6
+
+
+SPARK_CONF_PROBE = r"""
+import json, sys
+from opc_data.spark_engine import spark_session
+spark = spark_session("local[1]")
+conf = dict(spark.sparkContext.getConf().getAll())
+print("CONF " + json.dumps({k: v for k, v in conf.items() if k.startswith(("spark.kubernetes.", "spark.executor.",
+                                                                           "spark.master"))}))
+spark.stop()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_data_stage_spark_driver_reads_the_cluster_spark_defaults(tmp_path):
+    """The flow-run pod sets SPARK_CONF_DIR to the opc-spark-conf ConfigMap: the data stage's own
+    SparkSession (pip pyspark, client mode) picks up its Kubernetes settings, and the recipe's master wins."""
+    conf = next(o for o in _render(K8S) if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "opc-spark-conf")
+    for name, text in conf["data"].items():
+        (tmp_path / name).write_text(text)
+    env = {**os.environ, "SPARK_CONF_DIR": str(tmp_path), "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.run([sys.executable, "-c", SPARK_CONF_PROBE], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert "CONF " in proc.stdout, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.split("CONF ", 1)[1].splitlines()[0])
+    assert got["spark.master"] == "local[1]"
+    assert got["spark.kubernetes.executor.podTemplateFile"] == "/etc/opc/spark/executor-pod-template.yaml"
+    assert got["spark.kubernetes.namespace"] == "opc" and got["spark.executor.instances"] == "16"
