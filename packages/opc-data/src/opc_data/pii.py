@@ -12,9 +12,26 @@ rewrites ``content`` and counts each kind of replacement.
     * ssh/scp remotes (``git@github.com:owner/repo.git``, ``ssh://git@host/...``) are kept when
       ``PiiConfig.keep_ssh_remotes`` is on (the default): they name a service account, not a person.
 
-What it does NOT do: detect names, phone numbers or street addresses (no NER here); decide what
-is secret by entropy alone (a bare 40-hex git hash or a lock-file ``sha512-...`` integrity hash
-is never a key: only known key formats, or high-entropy values assigned to a secret-like name).
+    +1 (415) 555-0132        -> <PHONE_NUMBER>   (international, North-American and UK-style numbers
+                                                  with separators; not dates, versions, numeric literals)
+
+Look-alikes it leaves alone, on purpose:
+- e-mail: RFC 2606/6761 example names (``example.com``/``.org``/``.net``, ``*.example``, ``*.test``,
+  ``*.invalid``, ``*.localhost``) are documentation, not personal data: kept unless
+  ``PiiConfig.keep_example_emails`` is off. A TLD must be a real one (IANA ccTLD or a known gTLD)
+  in one case (``q@k.mT`` is a matrix product); in Python, an ``@`` outside strings and comments is
+  an operator, never an e-mail.
+- IP: dotted numbers in version positions (``crawler/1.2.3.4``, ``@since 1.2.3.4``,
+  ``firmware = "4.2.1.7"``, ``v1.2.3.4``, pins, OIDs).
+- key: the name of an environment variable or setting (``"GITHUB_ACCESS_TOKEN"``, ``"X-Auth-Token"``)
+  is not a secret: a value assigned to a secret-like name must look random (digits and letters, or a
+  long mixed-case run) and have ``min_secret_entropy``.
+- password: only the value of an assignment / key-value pair is replaced, never text across a string
+  boundary (``print("Enter password:", end=" ")`` stays as it is).
+
+What it does NOT do: detect names or street addresses (no NER here); decide what is secret by
+entropy alone (a bare 40-hex git hash or a lock-file ``sha512-...`` integrity hash is never a key);
+check that its edits keep code parsing (``syntax_guard`` does that, per transform kind, in the stage).
 """
 
 from __future__ import annotations
@@ -30,6 +47,7 @@ EMAIL_PLACEHOLDER = "<EMAIL>"
 IP_PLACEHOLDER = "<IP_ADDRESS>"
 KEY_PLACEHOLDER = "<KEY>"
 PASSWORD_PLACEHOLDER = "<PASSWORD>"
+PHONE_PLACEHOLDER = "<PHONE_NUMBER>"
 
 
 class PiiConfig(BaseModel):
@@ -41,6 +59,9 @@ class PiiConfig(BaseModel):
     ip_addresses: bool = True
     keys: bool = True
     passwords: bool = True
+    phone_numbers: bool = True
+    keep_example_emails: bool = Field(True, description="keep RFC 2606/6761 example addresses (user@example.com): "
+                                      "documentation, not personal data")
     keep_ssh_remotes: bool = Field(True, description="keep user@host in ssh/scp git remotes (git@github.com:a/b)")
     keep_email_domains: list[str] = Field(default_factory=list,
                                           description="e-mail domains left alone, e.g. [example.com]")
@@ -59,16 +80,54 @@ _GTLDS = {
     "museum", "aero", "coop", "jobs", "mobi", "travel", "tel", "asia", "cat", "post", "google", "amazon",
     "microsoft", "apple", "localdomain", "internal", "lan", "corp", "home", "test", "example", "invalid",
 }
+# IANA country-code TLDs (ISO 3166-1 alpha-2 plus uk, eu, ac): a two-letter TLD must be one of them
+_CCTLDS = set(
+    "ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo br bs bt bw by bz "
+    "ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg er es et eu fi fj fk "
+    "fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq "
+    "ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh "
+    "mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk "
+    "pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz "
+    "tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm "
+    "zw".split()
+)
 _EMAIL = re.compile(
     r"(?<![\w.%+\-/@])"
     r"([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))"
-    r"(?![\w\-@]|\.[A-Za-z0-9])"
+    r"(?![\w\-@(\[]|\.[A-Za-z0-9])"
 )
+_EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net|edu)|example|test|invalid|localhost)$", re.IGNORECASE)
 
 
 def _is_tld(tld: str) -> bool:
+    """A real top-level domain, written in one case (``mT`` in ``q@k.mT`` is an attribute, not a TLD)."""
+    if not (tld.islower() or tld.isupper()):
+        return False
     tld = tld.lower()
-    return len(tld) == 2 or tld in _GTLDS
+    return tld in _CCTLDS if len(tld) == 2 else tld in _GTLDS
+
+
+def _python_text_spans(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) offsets of the string and comment tokens of Python source; None if it does not tokenize.
+
+    In Python code an ``@`` outside strings and comments is a decorator or the matrix-product
+    operator, so an "e-mail" there is never one.
+    """
+    import io
+    import tokenize
+
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans: list[tuple[int, int]] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.STRING, tokenize.COMMENT) or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+                (r0, c0), (r1, c1) = tok.start, tok.end
+                spans.append((starts[r0 - 1] + c0, starts[r1 - 1] + c1))
+    except (tokenize.TokenError, SyntaxError, IndentationError, IndexError):
+        return None
+    return spans
 
 
 def _is_ssh_remote(text: str, start: int, end: int) -> bool:
@@ -83,8 +142,13 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.\-=<>~^])({_OCTET}(?:\.{_OCTET}){{3}})(?![\w\-]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{1,4}){0,6}"
                    r"|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])")
-_VERSION_WORD = re.compile(r"(?:(?<![A-Za-z])(?:version|ver|release|rev|build|tag|oid|pin|sections?|chapter|rfc|step)\w*|§|==|>=|<=|~=|!=)[\s:=\"'`(]*$",
-                           re.IGNORECASE)
+_VERSION_WORD = re.compile(
+    r"(?:(?<![A-Za-z])(?:version|ver|release|rev|build|tag|oid|pin|sections?|chapter|rfc|step|since|firmware|fw"
+    r"|sdk|driver|kernel|bios|revision|patch|api[_\-]?level|min[_\-]?sdk|target[_\-]?sdk)\w*|§|==|>=|<=|~=|!=)"
+    r"[\s:=\"'`(]*$",
+    re.IGNORECASE,
+)
+_PRODUCT_SLASH = re.compile(r"[A-Za-z][\w.\-]*/$")  # a user-agent product token: foo-crawler/1.2.3.4 (not //1.2.3.4)
 
 
 _TRIPLE_VERSION = re.compile(r"(?<![\d.])\d+\.\d+\.\d+(?![\d.])")
@@ -97,7 +161,7 @@ def _looks_like_version(text: str, start: int, ip: str) -> bool:
         return True  # 17.0.0.0 assembly versions, 10.0.0.0 networks: not a host anyone owns
     line_start = text.rfind("\n", 0, start) + 1
     before = text[max(line_start, start - 24):start]
-    if _VERSION_WORD.search(before):
+    if _VERSION_WORD.search(before) or _PRODUCT_SLASH.search(before):
         return True
     line_end = text.find("\n", start)
     line = text[line_start:line_end if line_end >= 0 else len(text)]
@@ -153,12 +217,88 @@ def _entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # GITHUB_ACCESS_TOKEN, AWS_SECRET_ACCESS_KEY_2
+_WORDISH = re.compile(r"[A-Za-z_.\-]+")  # no digit: a name, header or identifier unless it looks random
+
+
 def _is_secret_value(value: str, min_entropy: float) -> bool:
-    if _PLACEHOLDER_VALUE.match(value) or _PLACEHOLDER_WORDS.search(value):
+    """A secret-looking value: not a placeholder, not a name (env var, header, identifier), random enough."""
+    if _PLACEHOLDER_VALUE.match(value) or _PLACEHOLDER_WORDS.search(value) or _ENV_NAME.fullmatch(value):
         return False
-    if value.replace(".", "").replace("_", "").replace("-", "").isalpha() and value.lower() == value:
-        return False  # a dotted or snake_case identifier, e.g. "auth.token_name"
+    if _WORDISH.fullmatch(value):
+        if any(c in value for c in "_.-"):
+            return False  # "auth.token_name", "X-Auth-Token", "my-app-secret"
+        upper = sum(c.isupper() for c in value)
+        if len(value) < 20 or not (len(value) / 5 <= upper <= 4 * len(value) / 5):
+            return False  # "BearerTokenProvider": a CamelCase name, not random letters
     return _entropy(value) >= min_entropy
+
+
+def _string_state(text: str, pos: int) -> str | None:
+    """The quote character of the string literal open at ``pos`` on its line; ``#`` in a comment; None in code.
+
+    A line-level scan: quotes after a ``#`` or ``//`` outside a string are comment prose (``don't``)
+    and end the scan; a line starting with ``*``, ``/*`` or ``--`` is taken as comment text.
+    Enough to tell an opening quote from a closing one, and prose from code.
+    """
+    i = text.rfind("\n", 0, pos) + 1
+    if text[i:pos].lstrip().startswith(("*", "/*", "--", "<!--")):
+        return "#"
+    state: str | None = None
+    while i < pos:
+        c = text[i]
+        if state is not None:
+            if c == "\\":
+                i += 2
+                continue
+            if c == state:
+                state = None
+        elif c in "\"'`":
+            state = c
+        elif c == "#" or text.startswith("//", i):
+            return "#"
+        i += 1
+    return state
+
+
+def _value_quote_opens(text: str, name_start: int, quote_pos: int) -> bool:
+    """True when the quote before a value opens that value (or nests inside the string holding the name).
+
+    ``print("Enter password:", end=" ")``: the quote after ``password:`` closes the prompt string, so
+    there is no password value here.
+    """
+    at_quote = _string_state(text, quote_pos)
+    if at_quote is None or at_quote == "#":
+        return True
+    return at_quote == _string_state(text, name_start) and at_quote != text[quote_pos]
+
+
+# ---- phone numbers ------------------------------------------------------------------------------
+_PHONE = re.compile(
+    r"(?<![\w.+\-/:#$%=])(?:"
+    r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]\d{1,5}){2,5}"  # +1 (415) 555-0132, +44 20 7946 0958
+    r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"  # (415) 555-0132
+    r"|\d{3}([.\-])\d{3}\1\d{4}"  # 415-555-0132, 415.555.0132
+    r"|0\d{2,4} \d{3,4} \d{3,4}"  # 020 7946 0958, 0161 496 0000 (UK-style national numbers)
+    r")(?![\w.\-+/:]|,\d)"
+)
+_PHONE_WORD = re.compile(r"(?:phone|tel|fax|mobile|cell|call|contact|whatsapp|sms)\w*\W{0,4}$", re.IGNORECASE)
+
+
+def _is_phone(text: str, m: re.Match[str]) -> bool:
+    """A phone number, not a date, version, numeric table row or literal list."""
+    digits = sum(c.isdigit() for c in m.group(0))
+    if not 9 <= digits <= 15:
+        return False
+    number = m.group(0)
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    before = text[max(line_start, m.start() - 24):m.start()]
+    if number.startswith("+") or number.startswith("(") or _PHONE_WORD.search(before):
+        return True
+    # a bare national number: only inside a string or comment-like prose, never a run of numbers
+    if re.search(r"\d[ \t]*$", before) or re.match(r"[ \t]*\d", text[m.end():m.end() + 3]):
+        return False
+    return _string_state(text, m.start()) is not None  # in code, 123-456-7890 is arithmetic
 
 
 class PiiRedactor:
@@ -181,9 +321,11 @@ class PiiRedactor:
         if cfg.passwords:
             content = self._passwords(content, program_lang, local)
         if cfg.emails and "@" in content:
-            content = self._emails(content, local)
+            content = self._emails(content, program_lang, local)
         if cfg.ip_addresses:
             content = self._ips(content, local)
+        if cfg.phone_numbers:
+            content = self._phones(content, local)
         self.counts.update(local)
         return content, dict(local)
 
@@ -204,6 +346,8 @@ class PiiRedactor:
 
         def assigned(m: re.Match[str]) -> str:
             value = m.group("value")
+            if not _value_quote_opens(m.string, m.start(), m.start("q")):
+                return m.group(0)
             if not _is_secret_value(value, self.config.min_secret_entropy):
                 return m.group(0)
             local["key"] += 1
@@ -215,6 +359,8 @@ class PiiRedactor:
         def quoted(m: re.Match[str]) -> str:
             value = m.group("value")
             if _PLACEHOLDER_VALUE.match(value.strip()) or value == PASSWORD_PLACEHOLDER or not value.strip():
+                return m.group(0)
+            if not _value_quote_opens(m.string, m.start(), m.start("q")):
                 return m.group(0)
             local["password"] += 1
             return f"{m.group('name')}{m.group('q')}{PASSWORD_PLACEHOLDER}{m.group('q')}"
@@ -239,17 +385,39 @@ class PiiRedactor:
 
         return _URL_PASSWORD.sub(url, text) if "://" in text else text
 
-    def _emails(self, text: str, local: Counter[str]) -> str:
+    def _emails(self, text: str, program_lang: str | None, local: Counter[str]) -> str:
+        spans: list[tuple[int, int]] | None = None
+        python = (program_lang or "").lower() == "python"
+
+        def in_text(pos: int) -> bool:
+            nonlocal spans
+            if spans is None:
+                spans = _python_text_spans(text) or [(0, len(text))]
+            return any(a <= pos < b for a, b in spans)
+
         def repl(m: re.Match[str]) -> str:
             domain, tld = m.group(2), m.group(3)
             if not _is_tld(tld) or domain.lower() in self._keep_domains:
                 return m.group(0)
+            if self.config.keep_example_emails and _EXAMPLE_DOMAIN.search(domain):
+                return m.group(0)
             if self.config.keep_ssh_remotes and _is_ssh_remote(m.string, m.start(), m.end()):
                 return m.group(0)
+            if python and not in_text(m.start()):
+                return m.group(0)  # an operator (a@b.T) or decorator, not text
             local["email"] += 1
             return EMAIL_PLACEHOLDER
 
         return _EMAIL.sub(repl, text)
+
+    def _phones(self, text: str, local: Counter[str]) -> str:
+        def repl(m: re.Match[str]) -> str:
+            if not _is_phone(m.string, m):
+                return m.group(0)
+            local["phone_number"] += 1
+            return PHONE_PLACEHOLDER
+
+        return _PHONE.sub(repl, text)
 
     def _ips(self, text: str, local: Counter[str]) -> str:
         def v4(m: re.Match[str]) -> str:
