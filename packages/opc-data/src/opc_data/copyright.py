@@ -26,12 +26,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# A notice is named by one of these: a word like "license" or "warranty" alone is not one
+# ("# Detect the license of a distribution", "// Warranty claim REST controller." are descriptions).
 NOTICE = re.compile(
-    r"copyright|\(c\)\s*\d|©|spdx-license-identifier|licen[sc]ed\s+(under|to)|all\s+rights\s+reserved"
-    r"|permission\s+is\s+hereby\s+granted|free\s+software|redistribution\s+and\s+use|\blicen[sc]e\b"
-    r"|apache\s+license|gnu\s+(general|lesser)|mit\s+license|bsd\s+license|warranty",
+    r"copyright|\(c\)\s*\d|©|spdx-license-identifier|licen[sc]ed\s+(under|to|by)\b|all\s+rights\s+reserved"
+    r"|permission\s+is\s+hereby\s+granted|redistribution\s+and\s+use|redistributions?\s+of\s+source"
+    r"|free\s+software|(?:re)?distribute\s+it|without\s+(any\s+)?warranty|distributed\s+in\s+the\s+hope"
+    r"|you\s+should\s+have\s+received\s+a\s+copy|under\s+the\s+terms\s+of|unless\s+required\s+by\s+applicable"
+    r"|provided\s+(by\s+.{0,60}\s+)?[\"“]?as\s+is|(?:gnu|apache|mit|bsd|mozilla|eclipse|isc|artistic)(?:[\s\-]\w+){0,3}"
+    r"\s+licen[sc]e|(?:a?gpl|lgpl|mpl|bsd)[\s\-]*(?:v?\d|licen[sc]e|style)|licen[sc]e\s*(?:[:=]|v\d|version\s+\d)"
+    r"|@licen[sc]e|@copyright|use\s+of\s+this\s+source\s+code|governed\s+by\s+a|www\.gnu\.org/licenses"
+    r"|apache\.org/licenses|opensource\.org/licenses|creativecommons\.org|public\s+domain"
+    r"|in\s+compliance\s+with\s+the\s+licen[sc]e|express\s+or\s+implied|merchantability",
     re.IGNORECASE,
 )
+# defined terms of licence texts, case-sensitive: "the License", "the Software", "LICENSE file"
+NOTICE_TERMS = re.compile(r"\bthe\s+(?:License|Software|Licensor)\b|\bLICEN[SC]E(?:\.\w+)?\s+file\b|\bCOPYING\b")
+# a line that is a whole notice on its own: the lines around it in its paragraph may be a description
+_NOTICE_HEAD = re.compile(r"^(?:copyright\b|\(c\)|©|spdx-license-identifier|@copyright|@licen[sc]e"
+                          r"|all\s+rights\s+reserved)", re.IGNORECASE)
+_WEAK = re.compile(r"licen[sc]|warrant|copyright|gpl|bsd\b|apache|mit\b|redistribut|permission", re.IGNORECASE)
+# comment lines that tools read: never removed, whatever block they sit in
+_PROTECTED = re.compile(
+    r"^\s*(?:#!|#.*coding[:=]\s*[-\w.]+|//\s*go:build|//\s*\+build|//\s*go:generate|#\s*(?:type|pylint|mypy|cython"
+    r"|noqa|fmt|flake8|ruff)\s*:|//\s*@ts-|/\*\s*eslint|//\s*eslint|//\s*swift-tools-version|/\*\*?\s*@jsx)",
+    re.IGNORECASE,
+)
+
+
+def is_notice(text: str) -> bool:
+    """True when ``text`` (a comment paragraph or line) names a copyright or licence."""
+    return bool(NOTICE.search(text) or NOTICE_TERMS.search(text))
+
 
 # comment styles per language: line-comment prefixes and (open, close) block delimiters
 _C = (("//",), (("/*", "*/"),))
@@ -160,19 +186,30 @@ def remove_copyright(content: str, program_lang: str | None) -> tuple[str, int]:
     replace: dict[int, str] = {}
     for block in blocks:
         paras = _paragraphs(lines, block)
-        hits = [(a, b) for a, b in paras if NOTICE.search(" ".join(lines[a:b + 1]))]
-        if not hits:
+        cuts = [c for c in (_notice_lines(lines, block, a, b) for a, b in paras) if c is not None]
+        if not cuts:
             continue
-        if len(hits) == len(paras):  # nothing but notices: the whole block goes, delimiters included
+        protected = any(_PROTECTED.match(lines[k]) for k in range(block.start, block.end + 1))
+        if not protected and len(cuts) == len(paras) and all(c == p for c, p in zip(cuts, paras, strict=True)):
+            # nothing but notices: the whole block goes, delimiters included, and the blank lines after
+            # it when it starts the file or follows a blank line (a blank line after a Go build tag or a
+            # cookie line stays where it was)
             drop.update(range(block.start, block.end + 1))
+            if block.start == 0 or not lines[block.start - 1].strip():
+                k = block.end + 1
+                while k < len(lines) and not lines[k].strip():
+                    drop.add(k)
+                    k += 1
             continue
-        for a, b in hits:
+        for a, b in cuts:
             # the empty comment lines that separated the notice from the next paragraph go with it
             while b + 1 < block.end and not _strip_comment_text(lines[b + 1], block):
                 b += 1
             if block.delims is None and b + 1 == block.end and not _strip_comment_text(lines[b + 1], block):
                 b += 1
             for k in range(a, b + 1):
+                if _PROTECTED.match(lines[k]):
+                    continue
                 if block.delims and k == block.start:
                     replace[k] = _indent(lines[k]) + block.delims[0] + _eol(lines[k])
                 elif block.delims and k == block.end:
@@ -185,19 +222,36 @@ def remove_copyright(content: str, program_lang: str | None) -> tuple[str, int]:
     removed = 0
     for k, line in enumerate(lines):
         if k in drop:
-            removed += 1
+            removed += 1 if line.strip() else 0
             continue
         if k in replace:
             removed += 1
             out.append(replace[k])
             continue
         out.append(line)
-    # a removed notice leaves no run of blank lines at the top of the file
-    head = out[:first]
-    body = out[first:]
-    while body and not body[0].strip():
-        body.pop(0)
-    return "".join(head + body), removed
+    return "".join(out), removed
+
+
+def _notice_lines(lines: list[str], block: _Block, a: int, b: int) -> tuple[int, int] | None:
+    """The lines of paragraph ``a..b`` that are the notice, or None when it holds none.
+
+    A description line in the same paragraph as a one-line notice stays: in
+    ``backup-rotate - rotate tarball backups`` / ``Copyright (C) 2019 Jane Doe`` only the second goes.
+    """
+    texts = [_strip_comment_text(lines[k], block) for k in range(a, b + 1)]
+    if not is_notice(" ".join(texts)):
+        return None
+    marks = [i for i, t in enumerate(texts) if is_notice(t)]
+    if not marks:
+        return a, b  # the phrase runs across lines: the paragraph is the notice
+    first, last = marks[0], marks[-1]
+    if first > 0 and not _NOTICE_HEAD.match(texts[first]):
+        first = 0  # the notice sentence started before its marker line
+    if last < len(texts) - 1:
+        rest = texts[last + 1:]
+        if not _NOTICE_HEAD.match(texts[last]) or any(_WEAK.search(t) for t in rest) or rest[0][:1].islower():
+            last = len(texts) - 1
+    return a + first, a + last
 
 
 def _indent(line: str) -> str:
