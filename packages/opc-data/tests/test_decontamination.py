@@ -37,9 +37,16 @@ def he_mbpp(shared_dir):
     return cfg, BenchmarkIndex.build(cfg)
 
 
-def test_default_is_humaneval_from_the_installed_package_without_download():
+def test_bundled_mbpp_is_the_published_file(shared_dir):
+    from importlib.resources import files
+
+    bundled = files("opc_data").joinpath("benchmark_data", "mbpp.jsonl.gz").read_bytes()
+    assert bundled == (shared_dir / "data/eval/mbpp.jsonl.gz").read_bytes()
+
+
+def test_default_is_humaneval_and_mbpp_bundled_without_download():
     index = BenchmarkIndex.build(DecontaminationConfig())
-    assert dict(index.items) == {"humaneval": 164}
+    assert dict(index.items) == {"humaneval": 164, "mbpp": 974}
     assert len(index.hashes) > 10_000 and index.functions
 
 

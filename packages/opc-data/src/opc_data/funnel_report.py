@@ -10,6 +10,7 @@ merges them, stores ``funnel_metrics()`` in the manifest (``metrics.funnel``) an
     report/languages.png        files in / kept per language (top 20)
     report/rule_hits.png        how often each rule fired on rejected files (top 30)
     report/dedup_clusters.png   dedup cluster sizes (records per kept file's cluster)
+    report/transform_samples.json  one before/after sample per transform kind (also in funnel.html)
 
 What it does NOT do: decide anything (the steps do) or read the datasets back (counts come from the
 workers, so the report costs nothing extra).
@@ -185,8 +186,9 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def write_report(output_uri: str, funnel: dict[str, Any], dedup_stats: dict[str, Any],
-                 decontamination: dict[str, Any]) -> list[str]:
-    """Write report/funnel.html and the PNG plots under ``output_uri``; returns the files written."""
+                 decontamination: dict[str, Any], transform_samples: dict[str, dict[str, Any]] | None = None
+                 ) -> list[str]:
+    """Write report/funnel.html, the PNG plots and transform_samples.json; returns the files written."""
     import base64
 
     report = storage.join(output_uri, "report")
@@ -204,14 +206,22 @@ def write_report(output_uri: str, funnel: dict[str, Any], dedup_stats: dict[str,
     hits = Counter()
     for h in decontamination.get("hits", []):
         hits[(h["benchmark"], h["task_id"])] += 1
-    decon_rows = [[h["benchmark"], h["task_id"], h["by"], h["ngrams"], h.get("repo_name"), h.get("path")]
-                  for h in decontamination.get("hits", [])[:500]]
+    decon_rows = [[h["benchmark"], h["task_id"], h["by"], h.get("score", ""), h["ngrams"], h.get("repo_name"),
+                   h.get("path")] for h in decontamination.get("hits", [])[:500]]
+    samples = transform_samples or {}
+    uri = storage.join(report, "transform_samples.json")
+    storage.write_json_atomic(uri, samples)
+    written.append(uri)
+    sample_html = "".join(
+        f"<h3>{html.escape(kind)}</h3><p>{html.escape(str(s.get('repo_name')))} : {html.escape(str(s.get('path')))}</p>"
+        f"<table><tr><th>before</th><th>after</th></tr><tr><td><pre>{html.escape(s['before'])}</pre></td>"
+        f"<td><pre>{html.escape(s['after'])}</pre></td></tr></table>" for kind, s in samples.items())
     img = "".join(f'<h3>{html.escape(n)}</h3><img src="data:image/png;base64,{base64.b64encode(d).decode()}">'
                   for n, d in pngs.items())
     dedup_rows = [[k, v] for k, v in dedup_stats.items() if not isinstance(v, (list, dict))]
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>data stage funnel</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}th{{background:#eee}}</style></head><body>
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}th{{background:#eee}}pre{{text-align:left;white-space:pre-wrap;margin:0}}</style></head><body>
 <h1>RefineCode data stage: funnel</h1>
 <h2>Steps (files and MB remaining after each step)</h2>
 {_table(["step", "files", "MB", "removed files", "removed MB"], steps)}
@@ -219,12 +229,13 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}th{{background:#e
 <h2>Languages</h2>{_table(["language", "files in", "files kept", "MB in", "MB kept"], langs)}
 <h2>Rule hits (rejected files)</h2>{_table(["rule", "files"], [[k, v] for k, v in funnel["rule_hits"].items()])}
 <h2>Transforms</h2>{_table(["transform", "count"], [[k, v] for k, v in funnel["transforms"].items()])}
+<h3>One before/after sample per kind</h3>{sample_html or "<p>no transform changed a file</p>"}
 <h2>Quarantine</h2>{_table(["reason", "files"], [[k, v] for k, v in funnel["quarantine"].items()])}
 <h2>Dedup</h2>{_table(["statistic", "value"], dedup_rows)}
 {_table(["cluster size", "clusters"], [[k, v] for k, v in cluster_sizes.items()])}
 <h2>Decontamination</h2>{_table(["benchmark", "items", "items hit", "files hit"],
         [[k, v["items"], v["items_hit"], v["files_hit"]] for k, v in decontamination.get("benchmarks", {}).items()])}
-{_table(["benchmark", "task", "by", "n-grams", "repo", "path"], decon_rows)}
+{_table(["benchmark", "task", "by", "score", "n-grams", "repo", "path"], decon_rows)}
 <h2>Plots</h2>{img}
 </body></html>
 """

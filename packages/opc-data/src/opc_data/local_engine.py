@@ -145,7 +145,7 @@ def shard_task(out: str, shard: str, decisions: dict[int, tuple[str, str | None,
     stats = {"shard": shard, "records": sum(len(result[n]) for n in ("kept", "rejected", "quarantined")),
              "kept": len(result["kept"]), "rejected": len(result["rejected"]),
              "quarantined": len(result["quarantined"]), "funnel": result["funnel"],
-             "decontamination_hits": result["decontamination_hits"]}
+             "decontamination_hits": result["decontamination_hits"], "transform_samples": result["transform_samples"]}
     storage.write_json_atomic(_work(out, "stats", shard.replace(".parquet", ".json")), stats)
     return stats
 
@@ -205,13 +205,16 @@ def finish(config: DataConfig, out: str, shard_stats: list[dict[str, Any]], dedu
     from opc_data.decontamination import BenchmarkIndex, summarize_hits
     from opc_data.funnel_report import FunnelCounter, funnel_metrics, write_report
     from opc_data.licenses import Attribution
+    from opc_data.transforms import merge_samples
 
     counter = FunnelCounter()
+    samples: dict[str, dict[str, Any]] = {}
     hits: list[dict[str, Any]] = []
     totals = {"kept": 0, "rejected": 0, "quarantined": 0}
     for s in shard_stats:
         counter.merge(s["funnel"])
         hits.extend(s["decontamination_hits"])
+        merge_samples(samples, s.get("transform_samples", {}))
         for k in totals:
             totals[k] += s[k]
     if sum(totals.values()) != records_in:
@@ -232,6 +235,6 @@ def finish(config: DataConfig, out: str, shard_stats: list[dict[str, Any]], dedu
     dedup_summary = {k: v for k, v in dedup_stats.items() if k != "s_curve"}
     dedup_summary["s_curve"] = dedup_stats.get("s_curve")
     if config.report:
-        write_report(out, funnel, dedup_stats, decon)
+        write_report(out, funnel, dedup_stats, decon, dict(sorted(samples.items())))
     return {"records_in": records_in, **totals, "funnel": funnel, "dedup_stats": dedup_summary,
             "decontamination": decon["benchmarks"]}

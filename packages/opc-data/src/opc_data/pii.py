@@ -40,6 +40,7 @@ import ipaddress
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -310,22 +311,36 @@ class PiiRedactor:
         self._keep_ips = set(self.config.keep_ips)
         self._keep_domains = {d.lower() for d in self.config.keep_email_domains}
 
-    def __call__(self, content: str, program_lang: str | None = None) -> tuple[str, dict[str, int]]:
-        """Return (redacted content, {kind: replacements}) for one document."""
+    def __call__(self, content: str, program_lang: str | None = None,
+                 keep: Callable[[str, str, str], bool] | None = None) -> tuple[str, dict[str, int]]:
+        """Return (redacted content, {kind: replacements}) for one document.
+
+        ``keep(kind, before, after)``, when given, sees each kind's edit of the whole document and may
+        refuse it (the stage's syntax guard); a refused kind is counted as ``reverted_<kind>``.
+        """
         cfg = self.config
         local: Counter[str] = Counter()
         if not cfg.enabled or not content:
             return content, {}
+        steps: list[tuple[str, Callable[[str, Counter[str]], str]]] = []
         if cfg.keys:
-            content = self._keys(content, local)
+            steps.append(("key", self._keys))
         if cfg.passwords:
-            content = self._passwords(content, program_lang, local)
+            steps.append(("password", lambda t, c: self._passwords(t, program_lang, c)))
         if cfg.emails and "@" in content:
-            content = self._emails(content, program_lang, local)
+            steps.append(("email", lambda t, c: self._emails(t, program_lang, c)))
         if cfg.ip_addresses:
-            content = self._ips(content, local)
+            steps.append(("ip_address", self._ips))
         if cfg.phone_numbers:
-            content = self._phones(content, local)
+            steps.append(("phone_number", self._phones))
+        for kind, step in steps:
+            counts: Counter[str] = Counter()
+            after = step(content, counts)
+            if after != content and keep is not None and not keep(kind, content, after):
+                local[f"reverted_{kind}"] += 1
+                continue
+            content = after
+            local.update(counts)
         self.counts.update(local)
         return content, dict(local)
 

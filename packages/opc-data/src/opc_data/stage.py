@@ -119,11 +119,11 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, tuple[str
     Returns the kept / rejected / quarantined / signals rows, the shard's funnel counts and the
     decontamination hits; every row goes to exactly one of kept / rejected / quarantined.
     """
-    from opc_data.copyright import remove_copyright
     from opc_data.encoding import reason_code
     from opc_data.filtering import SIGNAL_COLUMNS
     from opc_data.funnel_report import FunnelCounter
     from opc_data.sampling import sampling_reason
+    from opc_data.transforms import apply_transforms, merge_samples
 
     tools = _Workers.get(config)
     pii, decon, rule_filter = tools["pii"], tools["decon"], tools["filter"]
@@ -134,6 +134,7 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, tuple[str
     rejected: list[dict[str, Any]] = []
     quarantined: list[dict[str, Any]] = []
     signals: list[dict[str, Any]] = []
+    samples: dict[str, dict[str, Any]] = {}  # transform kind -> before/after of its first file (by repo, path)
 
     def reject(row: dict[str, Any], step: str, reason: str, fired: list[str] | None = None,
                dup: tuple[str, str | None, str | None] | None = None) -> None:
@@ -162,18 +163,12 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, tuple[str
             reject(row, "dedup", f"dedup:{dup[0]}", dup=dup)
             continue
         raw = row["content"]
-        content = raw
-        if config.transforms.copyright:
-            content, n_lines = remove_copyright(content, lang)
-            if n_lines:
-                funnel.count("transforms", "copyright_files")
-                funnel.count("transforms", "copyright_lines", n_lines)
-        if config.transforms.pii.enabled:
-            content, counts = pii(content, lang)
-            for kind, n in counts.items():
-                funnel.count("transforms", f"pii_{kind}", n)
-            if counts:
-                funnel.count("transforms", "pii_files")
+        done = apply_transforms(raw, lang, config.transforms.copyright, pii, samples=True)
+        content = done.content
+        for kind, n in done.counts.items():
+            funnel.count("transforms", kind, n)
+        merge_samples(samples, {kind: {"repo_name": row.get("repo_name"), "path": row.get("path"), **sample}
+                                for kind, sample in done.samples.items()})
         row = {**row, "content": content}
         frow = rule_filter.filter_record({**row, "content": raw if config.filter_content == "raw" else content})
         if config.store_signals and frow.get("scope") is not None:
@@ -200,7 +195,8 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, tuple[str
         kept.append({k: row.get(k) for k in OUTPUT_FIELDS})
         funnel.kept(lang, size, len(content.encode("utf-8", "surrogatepass")))
     return {"kept": kept, "rejected": rejected, "quarantined": quarantined, "signals": signals,
-            "funnel": funnel.data, "decontamination_hits": list(decon.hits) if decon is not None else []}
+            "funnel": funnel.data, "decontamination_hits": list(decon.hits) if decon is not None else [],
+            "transform_samples": samples}
 
 
 def signals_schema() -> pa.Schema:
