@@ -40,8 +40,9 @@ NOTICE = re.compile(
     r"|in\s+compliance\s+with\s+the\s+licen[sc]e|express\s+or\s+implied|merchantability",
     re.IGNORECASE,
 )
-# defined terms of licence texts, case-sensitive: "the License", "the Software", "LICENSE file"
-NOTICE_TERMS = re.compile(r"\bthe\s+(?:License|Software|Licensor)\b|\bLICEN[SC]E(?:\.\w+)?\s+file\b|\bCOPYING\b")
+# defined terms of licence texts, case-sensitive: "under the License", "copies of the Software", "LICENSE file"
+NOTICE_TERMS = re.compile(r"\b(?:under|of|with|in|to|use|by)\s+the\s+(?:License|Software|Licensor)\b"
+                          r"|\(the\s+[\"“](?:License|Software)|\bLICEN[SC]E(?:\.\w+)?\s+file\b|\bCOPYING\b")
 # a line that is a whole notice on its own: the lines around it in its paragraph may be a description
 _NOTICE_HEAD = re.compile(r"^(?:copyright\b|\(c\)|©|spdx-license-identifier|@copyright|@licen[sc]e"
                           r"|all\s+rights\s+reserved)", re.IGNORECASE)

@@ -145,7 +145,8 @@ _IPV6 = re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4}
                    r"|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])")
 _VERSION_WORD = re.compile(
     r"(?:(?<![A-Za-z])(?:version|ver|release|rev|build|tag|oid|pin|sections?|chapter|rfc|step|since|firmware|fw"
-    r"|sdk|driver|kernel|bios|revision|patch|api[_\-]?level|min[_\-]?sdk|target[_\-]?sdk)\w*|§|==|>=|<=|~=|!=)"
+    r"|sdk|driver|kernel|bios|revision|patch|api[_\-]?level|min[_\-]?sdk|target[_\-]?sdk)\w*"
+    r"|\w*(?:[Vv]ersion|VERSION|Firmware|FIRMWARE|Release|Build|Since)\w*|§|==|>=|<=|~=|!=)"
     r"[\s:=\"'`(]*$",
     re.IGNORECASE,
 )
@@ -201,9 +202,14 @@ _PASSWORD_BARE = re.compile(  # KEY=VALUE files (.env, ini, properties, shell): 
 )
 _URL_PASSWORD = re.compile(r"(?P<pre>\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@\"'<>]{1,64}:)(?P<value>[^\s@/\"'<>]{1,128})(?P<post>@)")
 _PLACEHOLDER_VALUE = re.compile(
-    r"^(?:<[^>]*>|\$\{?[\w.]+\}?|\{\{.*\}\}|%\(?\w*\)?s?|\*+|x+|X+|\.+|-+|_+|null|none|nil|true|false|undefined"
+    r"^(?:<[^>]*>|\$\{?[\w.]+\}?|\{[\w.\[\]'\"]*\}|\{\{.*\}\}|%\(?\w*\)?s?|\*+|x+|X+|\.+|-+|_+|null|none|nil|true|false|undefined"
     r"|password|passwd|secret|changeme|change_me|example|test|dummy|placeholder|\?+|env\..*|os\.environ.*)$",
     re.IGNORECASE,
+)
+# a label or a setting's name, not a password: "Password: ", "db.password", "Enter your password"
+_PASSWORD_LABEL = re.compile(
+    r"^[a-z][\w\-]*[._][\w.\-]*(?:password|passwd|pwd)[\w.\-]*$|^[\w.\-]*(?:password|passwd)[._][\w.\-]+$"
+    r"|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|[:?]\s*$|^[A-Za-z]+(?: [A-Za-z]+)+$"
 )
 _PLACEHOLDER_WORDS = re.compile(r"your|example|dummy|placeholder|xxxx|changeme|redacted|sample", re.IGNORECASE)
 _CODE_LANGS_NO_BARE = {
@@ -219,7 +225,7 @@ def _entropy(value: str) -> float:
 
 
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # GITHUB_ACCESS_TOKEN, AWS_SECRET_ACCESS_KEY_2
-_WORDISH = re.compile(r"[A-Za-z_.\-]+")  # no digit: a name, header or identifier unless it looks random
+_WORDISH = re.compile(r"[A-Za-z_.\-/]+")  # no digit: a name, header or identifier unless it looks random
 
 
 def _is_secret_value(value: str, min_entropy: float) -> bool:
@@ -227,8 +233,8 @@ def _is_secret_value(value: str, min_entropy: float) -> bool:
     if _PLACEHOLDER_VALUE.match(value) or _PLACEHOLDER_WORDS.search(value) or _ENV_NAME.fullmatch(value):
         return False
     if _WORDISH.fullmatch(value):
-        if any(c in value for c in "_.-"):
-            return False  # "auth.token_name", "X-Auth-Token", "my-app-secret"
+        if any(c in value for c in "_.-/"):
+            return False  # "auth.token_name", "X-Auth-Token", "my-app-secret", "prod/db/credentials"
         upper = sum(c.isupper() for c in value)
         if len(value) < 20 or not (len(value) / 5 <= upper <= 4 * len(value) / 5):
             return False  # "BearerTokenProvider": a CamelCase name, not random letters
@@ -277,7 +283,7 @@ def _value_quote_opens(text: str, name_start: int, quote_pos: int) -> bool:
 # ---- phone numbers ------------------------------------------------------------------------------
 _PHONE = re.compile(
     r"(?<![\w.+\-/:#$%=])(?:"
-    r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]\d{1,5}){2,5}"  # +1 (415) 555-0132, +44 20 7946 0958
+    r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,8}|[ .\-]\d{1,8})(?:[ .\-]\d{1,8}){1,4}"  # +1 (415) 555-0132, +44 20 7946 0958
     r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"  # (415) 555-0132
     r"|\d{3}([.\-])\d{3}\1\d{4}"  # 415-555-0132, 415.555.0132
     r"|0\d{2,4} \d{3,4} \d{3,4}"  # 020 7946 0958, 0161 496 0000 (UK-style national numbers)
@@ -375,7 +381,7 @@ class PiiRedactor:
             value = m.group("value")
             if _PLACEHOLDER_VALUE.match(value.strip()) or value == PASSWORD_PLACEHOLDER or not value.strip():
                 return m.group(0)
-            if not _value_quote_opens(m.string, m.start(), m.start("q")):
+            if not _value_quote_opens(m.string, m.start(), m.start("q")) or _PASSWORD_LABEL.search(value):
                 return m.group(0)
             local["password"] += 1
             return f"{m.group('name')}{m.group('q')}{PASSWORD_PLACEHOLDER}{m.group('q')}"
@@ -407,7 +413,8 @@ class PiiRedactor:
         def in_text(pos: int) -> bool:
             nonlocal spans
             if spans is None:
-                spans = _python_text_spans(text) or [(0, len(text))]
+                found = _python_text_spans(text)
+                spans = [(0, len(text))] if found is None else found  # untokenizable: treat all as text
             return any(a <= pos < b for a, b in spans)
 
         def repl(m: re.Match[str]) -> str:
