@@ -191,18 +191,56 @@ _PEM_KEY = re.compile(
 _SECRET_NAME = r"[A-Za-z0-9_.\-]*(?:secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth[_\-]?key" \
                r"|client[_\-]?secret|signing[_\-]?key|encryption[_\-]?key|bearer)[A-Za-z0-9_\-]*"
 _SECRET_ASSIGN = re.compile(
-    rf"(?i)(?P<name>[\"']?{_SECRET_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>[A-Za-z0-9+/=_\-.~]{{16,512}})(?P=q)"
+    rf"(?i)(?<![A-Za-z0-9_.\-])(?P<name>[\"']?{_SECRET_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>[A-Za-z0-9+/=_\-.~]{{16,512}})(?P=q)"
 )
+_SECRET_WORD = re.compile(r"secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth[_\-]?key|signing[_\-]?key"
+                          r"|encryption[_\-]?key|bearer", re.IGNORECASE)
+_PASSWORD_WORD = re.compile(r"password|passwd|passphrase|pwd", re.IGNORECASE)
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _sub_at_words(text: str, word: re.Pattern[str], assign: re.Pattern[str],
+                  repl: Callable[[re.Match[str]], str]) -> str:
+    """``assign.sub(repl, text)``, trying ``assign`` only where a name holding ``word`` starts.
+
+    The same matches as ``sub`` (``assign`` begins with a lookbehind that forbids starting inside a
+    name), without trying the pattern at every offset: on minified or base64-heavy files that is
+    the difference between linear and quadratic time.
+    """
+    out: list[str] = []
+    last = 0
+    for w in word.finditer(text):
+        start = w.start()
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start > 0 and text[start - 1] in "\"'":
+            start -= 1
+        if start < last:
+            continue
+        m = assign.match(text, start)
+        if m is None and start < w.start() and text[start] in "\"'":
+            m = assign.match(text, start + 1)
+        if m is None:
+            continue
+        out.append(text[last:m.start()])
+        out.append(repl(m))
+        last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
 _PASSWORD_NAME = r"[A-Za-z0-9_\-]*(?:password|passwd|passphrase|pwd)[A-Za-z0-9_]*"
 _PASSWORD_ASSIGN = re.compile(
-    rf"(?i)(?P<name>[\"']?{_PASSWORD_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>[^\"'`\n]{{1,256}})(?P=q)"
+    rf"(?i)(?<![A-Za-z0-9_\-])(?P<name>[\"']?{_PASSWORD_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>[^\"'`\n]{{1,256}})(?P=q)"
 )
 _PASSWORD_BARE = re.compile(  # KEY=VALUE files (.env, ini, properties, shell): an unquoted value
     rf"(?im)^(?P<name>\s*(?:export\s+)?{_PASSWORD_NAME}\s*[:=]\s*)(?P<value>[^\s\"'`$(){{}}\[\];,#]{{1,256}})[ \t]*$"
 )
 _URL_PASSWORD = re.compile(r"(?P<pre>\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@\"'<>]{1,64}:)(?P<value>[^\s@/\"'<>]{1,128})(?P<post>@)")
 _PLACEHOLDER_VALUE = re.compile(
-    r"^(?:<[^>]*>|\$\{?[\w.]+\}?|\{[\w.\[\]'\"]*\}|\{\{.*\}\}|%\(?\w*\)?s?|\*+|x+|X+|\.+|-+|_+|null|none|nil|true|false|undefined"
+    r"^(?:<[^>]*>|\$.*|\{[\w.\[\]'\"]*\}|\{\{.*\}\}|%\(?\w*\)?s?|\*+|x+|X+|\.+|-+|_+|null|none|nil|true|false|undefined"
     r"|password|passwd|secret|changeme|change_me|example|test|dummy|placeholder|\?+|env\..*|os\.environ.*)$",
     re.IGNORECASE,
 )
@@ -374,7 +412,7 @@ class PiiRedactor:
             local["key"] += 1
             return f"{m.group('name')}{m.group('q')}{KEY_PLACEHOLDER}{m.group('q')}"
 
-        return _SECRET_ASSIGN.sub(assigned, text)
+        return _sub_at_words(text, _SECRET_WORD, _SECRET_ASSIGN, assigned)
 
     def _passwords(self, text: str, program_lang: str | None, local: Counter[str]) -> str:
         def quoted(m: re.Match[str]) -> str:
@@ -386,7 +424,7 @@ class PiiRedactor:
             local["password"] += 1
             return f"{m.group('name')}{m.group('q')}{PASSWORD_PLACEHOLDER}{m.group('q')}"
 
-        text = _PASSWORD_ASSIGN.sub(quoted, text)
+        text = _sub_at_words(text, _PASSWORD_WORD, _PASSWORD_ASSIGN, quoted)
         if (program_lang or "").lower() not in _CODE_LANGS_NO_BARE:
             def bare(m: re.Match[str]) -> str:
                 value = m.group("value")
