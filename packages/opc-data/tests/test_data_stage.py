@@ -50,6 +50,7 @@ def test_tiny_recipe_runs_end_to_end_and_counts_add_up(tiny_run):
     assert sum(v["in_files"] for v in funnel["languages"].values()) == c.records_in
     assert funnel["rule_hits"] and funnel["transforms"].get("copyright_files", 0) > 0
     assert m.metrics["dedup"]["s_curve"] and m.metrics["decontamination"]["humaneval"]["items"] == 164
+    assert m.metrics["decontamination"]["mbpp"]["items"] == 974  # bundled, like the 1.5B/8B recipes
     assert "data funnel" in stderr and "decontamination" in stderr  # the funnel is printed
 
 
@@ -73,6 +74,20 @@ def test_outputs_follow_the_documented_layout(tiny_run):
     for png in ("funnel_steps.png", "languages.png", "rule_hits.png", "dedup_clusters.png"):
         assert (out / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (out / "_work").exists()
+
+
+def test_manifest_counts_each_transform_kind_and_report_shows_a_sample_of_each(tiny_run):
+    out, _ = tiny_run
+    transforms = read_manifest(str(out)).metrics["funnel"]["transforms"]
+    samples = json.loads((out / "report/transform_samples.json").read_text())
+    changed = {k.removesuffix("_files") for k in transforms if k.endswith("_files") and k != "pii_files"}
+    changed |= {k for k in transforms if k.startswith("pii_") and k != "pii_files"}
+    assert {"copyright", "pii_email"} <= changed  # the tiny corpus has both
+    assert set(samples) == changed, (sorted(samples), transforms)
+    for kind, sample in samples.items():
+        assert sample["before"] != sample["after"] and sample["path"], kind
+    page = (out / "report/funnel.html").read_text()
+    assert all(f"<h3>{kind}</h3>" in page for kind in samples)
 
 
 def test_every_record_lands_in_exactly_one_output(tiny_run):

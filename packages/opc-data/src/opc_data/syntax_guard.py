@@ -12,7 +12,7 @@ never ships code that its own edit broke.
                  └──────────▶ revert to before, count "reverted"
 
 Parsers: Python with ``ast`` (the running interpreter's grammar: a Python 2 file does not parse
-before, so it is not guarded); C, C++ headers, Java, JavaScript and Go with tree-sitter grammars
+before, so it is not guarded); C, Java, JavaScript and Go with tree-sitter grammars
 (a tree without ERROR/MISSING nodes counts as parsing). Other languages are not guarded.
 
 What it does NOT do: check that a program *means* the same after an edit (a replaced string literal
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import cache
 
 _TREE_SITTER = {
-    "c": "tree_sitter_c", "cpp": "tree_sitter_c", "java": "tree_sitter_java",
+    "c": "tree_sitter_c", "java": "tree_sitter_java",
     "javascript": "tree_sitter_javascript", "go": "tree_sitter_go",
 }
 GUARDED_LANGUAGES = frozenset({"python", *_TREE_SITTER})

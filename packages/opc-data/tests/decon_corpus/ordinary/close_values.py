@@ -1,0 +1,11 @@
+"""Closeness checks done the efficient way (sort first)."""
+from typing import List
+
+
+def has_close_elements(numbers: List[float], threshold: float) -> bool:
+    ordered = sorted(numbers)
+    return any(b - a < threshold for a, b in zip(ordered, ordered[1:]))
+
+
+def longest(strings: List[str]):
+    return max(strings, key=len) if strings else None
