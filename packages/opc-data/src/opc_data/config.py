@@ -5,14 +5,14 @@
         ingest:    {sources: [...], max_file_bytes: 8388608}      IngestConfig   (ingest/config.py)
         licenses:  {deny: [GPL-3.0-only], unknown: allow}          LicenseConfig  (licenses.py)
         dedup:     {num_perm: 2048, bands: 16, rows: 128}          DedupConfig    (dedup.py)
-        transforms: {copyright: true, pii: {...}}                  TransformsConfig (here, pii.py)
+        transforms: {copyright: true, pii: {...}}                  TransformsConfig (here, pii.py, transforms.py)
         filter:    {thresholds: {...}, random_rule_mode: hash}     FilterConfig   (filtering.py)
         sampling:  {rates: {java: 0.489, html: 0.3005}}            SamplingConfig (sampling.py)
         decontamination: {ngram: 10, benchmarks: [...]}           DecontaminationConfig
         engine:    {kind: local, workers: 2, records_per_shard: 2000}
 
 Every default is the paper-compatible one (OpenCoder's thresholds, 2048 x (16 x 128) MinHash-LSH,
-Java/HTML down-sampled, HumanEval decontamination). Only cheap imports here: recipe validation and
+Java/HTML down-sampled, HumanEval + MBPP decontamination). Only cheap imports here: recipe validation and
 ``opc --help`` load this module.
 """
 

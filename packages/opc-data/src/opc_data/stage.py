@@ -1,8 +1,9 @@
 """The ``data`` stage: raw code dumps -> the RefineCode corpus (kept / rejected / quarantined).
 
     ingest ──▶ quarantine ──▶ langid ──▶ licence ──▶ exact+fuzzy dedup ──▶ transforms ──▶ rules ──▶ sampling ──▶ decontamination
-    (read)    (binary, undecodable,     (policy)    (global: the only     (copyright,    (signals  (per-lang   (HumanEval + configured
-               oversize, malformed)                  cross-shard step)     PII)           on raw)   rate)       benchmarks)
+    (read)    (binary, undecodable,     (policy)    (global: the only     (copyright,    (signals  (per-lang   (HumanEval + MBPP +
+               oversize, malformed)                  cross-shard step)     PII; parse-    on raw)   rate)       configured benchmarks)
+                                                                           guarded)
 
 Outputs under ``ctx.output_uri`` (docs/interfaces.md):
 
@@ -12,8 +13,9 @@ Outputs under ``ctx.output_uri`` (docs/interfaces.md):
     quarantined/part-*.parquet  + error (the ingest's quarantine reason)
     signals/part-*.parquet      every signal column of every record that reached the rules (re-decide without recompute)
     attribution.json            repositories, licences, file counts of the kept files
-    decontamination.json        which benchmark item hit which file
-    report/funnel.html + *.png  the funnel (funnel_report.py)
+    decontamination.json        which benchmark item hit which file, by which matcher, with the deciding score
+    report/funnel.html + *.png  the funnel (funnel_report.py), with one before/after sample per transform kind
+    report/transform_samples.json  those samples (transforms.py)
 
 Design decisions:
 - **Rules see the raw content** by default (``filter_content: raw``), as the reference pipeline did,
