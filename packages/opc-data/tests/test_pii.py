@@ -114,3 +114,55 @@ def test_redactor_accumulates_counts_and_can_be_switched_off():
     assert r.counts == {"email": 2, "ip_address": 1}
     off = PiiRedactor(PiiConfig(enabled=False))
     assert off("a@corp.io", "text") == ("a@corp.io", {})
+
+
+@pytest.mark.parametrize("src,lang", [
+    ('print("Enter password:", end=" ")\n', "python"),
+    ('System.out.println("password: " + pw);\n', "java"),
+    ('PROMPT = "Password: "\nKEY = "db.password"\n', "python"),
+    ('url = f"postgresql://{user}:{password}@{host}/db"\n', "python"),
+])
+def test_password_rule_never_crosses_a_string_boundary_or_takes_labels(src, lang):
+    assert redact_pii(src, lang) == (src, {})
+
+
+def test_password_value_with_an_escaped_quote_is_replaced_whole():
+    assert redact_pii('DB_PASSWORD = "p@ss\\"word"\n', "python")[0] == 'DB_PASSWORD = "<PASSWORD>"\n'
+
+
+@pytest.mark.parametrize("src", ["scores = q@k.mT * scale\n", "y = x@w.to(device)\n", "z = a@b.T + c@d.at\n"])
+def test_matrix_products_are_not_emails(src):
+    assert redact_pii(src, "python") == (src, {})
+
+
+@pytest.mark.parametrize("src", [
+    'UA = "foo-crawler/1.2.3.4 (+https://x.io/bot)"\n', " * @since 1.2.3.4\n", 'firmware = "4.2.1.7"\n',
+    'assemblyVersion = "1.2.3.4"\n', 'red = img[::2, 1::2]\n',
+])
+def test_dotted_versions_and_slices_are_not_ip_addresses(src):
+    assert redact_pii(src, "python") == (src, {})
+
+
+@pytest.mark.parametrize("src", [
+    'TOKEN_ENV_VAR = "GITHUB_ACCESS_TOKEN"\n', 'token_header = "X-Auth-Token"\n',
+    'secret_name = "prod/db/credentials"\n', 'token_provider = "BearerTokenProviderFactory"\n',
+])
+def test_names_of_env_vars_and_headers_are_not_keys(src):
+    assert redact_pii(src, "python") == (src, {})
+
+
+def test_phone_numbers_are_replaced_and_look_alikes_kept():
+    src = ('SUPPORT = "+1 (415) 555-0132"\n# office: 020 7946 0958\nBERLIN = "+49 30 901820"\n'
+           'DAY = "2024-01-15"\nN = 4155550132\nD = 415-555-132\nV = "1.2.3"\nROW = [415, 555, 132]\n')
+    out, counts = redact_pii(src, "python")
+    assert out == ('SUPPORT = "<PHONE_NUMBER>"\n# office: <PHONE_NUMBER>\nBERLIN = "<PHONE_NUMBER>"\n'
+                   'DAY = "2024-01-15"\nN = 4155550132\nD = 415-555-132\nV = "1.2.3"\nROW = [415, 555, 132]\n')
+    assert counts == {"phone_number": 3}
+    assert redact_pii("long x = 123-456-7890;\n", "c") == ("long x = 123-456-7890;\n", {})  # arithmetic
+
+
+def test_example_domain_emails_are_kept_by_default_and_replaced_when_configured():
+    src = 'DOCS = "ops@example.com"\nTEST = "bob@mail.test"\n'
+    assert redact_pii(src, "python") == (src, {})
+    out, counts = redact_pii(src, "python", PiiConfig(keep_example_emails=False))
+    assert counts == {"email": 2} and "example.com" not in out

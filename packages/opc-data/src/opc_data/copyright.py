@@ -29,7 +29,7 @@ from dataclasses import dataclass
 # A notice is named by one of these: a word like "license" or "warranty" alone is not one
 # ("# Detect the license of a distribution", "// Warranty claim REST controller." are descriptions).
 NOTICE = re.compile(
-    r"copyright|\(c\)\s*\d|©|spdx-license-identifier|licen[sc]ed\s+(under|to|by)\b|all\s+rights\s+reserved"
+    r"copyright|\(c\)\s*\d|\(c\)(?=.*\b(?:licen[sc]e|inc|ltd|llc|gmbh|foundation|contributors|authors|corp))|©|spdx-license-identifier|licen[sc]ed\s+(under|to|by)\b|all\s+rights\s+reserved"
     r"|permission\s+is\s+hereby\s+granted|redistribution\s+and\s+use|redistributions?\s+of\s+source"
     r"|free\s+software|(?:re)?distribute\s+it|without\s+(any\s+)?warranty|distributed\s+in\s+the\s+hope"
     r"|you\s+should\s+have\s+received\s+a\s+copy|under\s+the\s+terms\s+of|unless\s+required\s+by\s+applicable"
@@ -50,7 +50,7 @@ _WEAK = re.compile(r"licen[sc]|warrant|copyright|gpl|bsd\b|apache|mit\b|redistri
 # comment lines that tools read: never removed, whatever block they sit in
 _PROTECTED = re.compile(
     r"^\s*(?:#!|#.*coding[:=]\s*[-\w.]+|//\s*go:build|//\s*\+build|//\s*go:generate|#\s*(?:type|pylint|mypy|cython"
-    r"|noqa|fmt|flake8|ruff)\s*:|//\s*@ts-|/\*\s*eslint|//\s*eslint|//\s*swift-tools-version|/\*\*?\s*@jsx)",
+    r"|noqa|fmt|flake8|ruff)\s*:|.*code generated .* do not edit|//\s*@ts-|/\*\s*eslint|//\s*eslint|//\s*swift-tools-version|/\*\*?\s*@jsx)",
     re.IGNORECASE,
 )
 
