@@ -37,8 +37,13 @@ def he_mbpp():
 def test_bundled_mbpp_is_the_published_file(shared_dir):
     from importlib.resources import files
 
+    import hashlib
+
     bundled = files("opc_data").joinpath("benchmark_data", "mbpp.jsonl.gz").read_bytes()
     assert bundled == (shared_dir / "data/eval/mbpp.jsonl.gz").read_bytes()
+    # the checksum file is what the data stage's cache key hashes (code_modules cover .txt, not .gz)
+    sums = files("opc_data").joinpath("benchmark_data", "mbpp.sha256.txt").read_text().split()
+    assert sums == [hashlib.sha256(bundled).hexdigest(), "mbpp.jsonl.gz"]
 
 
 def test_default_is_humaneval_and_mbpp_bundled_without_download():
