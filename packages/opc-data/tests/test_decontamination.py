@@ -35,9 +35,8 @@ def he_mbpp():
 
 
 def test_bundled_mbpp_is_the_published_file(shared_dir):
-    from importlib.resources import files
-
     import hashlib
+    from importlib.resources import files
 
     bundled = files("opc_data").joinpath("benchmark_data", "mbpp.jsonl.gz").read_bytes()
     assert bundled == (shared_dir / "data/eval/mbpp.jsonl.gz").read_bytes()
