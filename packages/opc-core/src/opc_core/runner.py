@@ -8,6 +8,7 @@ schedules, retries) sits on top; nothing here depends on it.
       ├─ upstream manifests: tokenize/<key>/_MANIFEST.json  (must exist, or run_upstream=True)
       ├─ key = content_key(config, upstream fingerprints, code version)
       ├─ <workdir>/pretrain/<key>/_MANIFEST.json exists?  -> cache hit, return it
+      ├─ lock <workdir>/pretrain/.<key>.lock (one writer; a second one stops, naming the owner)
       └─ else spec.run(config, ctx) -> fingerprint the output -> write _MANIFEST.json last
 """
 
@@ -27,6 +28,7 @@ from opc_core import storage
 from opc_core.content_key import code_version, content_key, output_fingerprint
 from opc_core.errors import OpcError
 from opc_core.manifest import InputRef, Manifest, try_read_manifest, write_manifest
+from opc_core.output_lock import OutputLock
 from opc_core.recipe import Recipe
 from opc_core.registry import get_stage
 from opc_core.run_records import record_run
@@ -101,8 +103,23 @@ def run_stage(
         log.info("%s: cache hit %s", stage, plan.output_uri)
         record_run(recipe, stage, plan.key)
         return StageOutcome(stage, plan.key, True, existing, time.time() - started)
-    if force:
-        storage.remove(plan.output_uri)
+    with OutputLock(plan.output_uri) as lock:  # one writer per output (see output_lock)
+        if lock.previous_owner:
+            log.warning("%s: took over a stale lock of %s (that process is gone)", stage, lock.previous_owner)
+        existing = None if force else try_read_manifest(plan.output_uri)
+        if existing is not None:  # finished by another process while we planned
+            log.info("%s: cache hit %s", stage, plan.output_uri)
+            record_run(recipe, stage, plan.key)
+            return StageOutcome(stage, plan.key, True, existing, time.time() - started)
+        if force:
+            storage.remove(plan.output_uri)
+        manifest = _run_planned(recipe, stage, plan)
+    record_run(recipe, stage, plan.key)
+    return StageOutcome(stage, plan.key, False, manifest, time.time() - started)
+
+
+def _run_planned(recipe: Recipe, stage: str, plan: _Plan) -> Manifest:
+    """Run the stage into its (locked) output folder and write the manifest last."""
     spec = get_stage(stage)
     config = recipe.stage_config(stage)
     storage.makedirs(plan.output_uri)
@@ -151,8 +168,7 @@ def run_stage(
         summary=result.summary,
     )
     write_manifest(manifest)
-    record_run(recipe, stage, plan.key)
-    return StageOutcome(stage, plan.key, False, manifest, time.time() - started)
+    return manifest
 
 
 def run_pipeline(recipe: Recipe, stages: list[str] | None = None) -> list[StageOutcome]:

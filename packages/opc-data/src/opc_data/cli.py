@@ -78,10 +78,10 @@ def _ordered_parallel(batches: Iterator[list[dict[str, Any]]], workers: int) -> 
             yield from _filter_batch(b)
         return
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    from opc_core.child_processes import process_pool
+
+    with process_pool(workers) as pool:
         pending: deque = deque()
         for b in batches:
             pending.append(pool.submit(_filter_batch, b))

@@ -27,13 +27,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from typing import Any
 
 import pyarrow as pa
 
 from opc_core import dataset, storage
+from opc_core.child_processes import process_pool
 from opc_core.stage import StageContext
 from opc_data.config import DataConfig
 from opc_data.stage import (
@@ -187,7 +186,7 @@ def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
         for shard, dec in jobs:
             shard_task(out, shard, dec, config_json, ctx.seed)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        with process_pool(min(workers, len(jobs))) as pool:  # workers die with us, kill -9 included
             futures = [pool.submit(shard_task, out, shard, dec, config_json, ctx.seed) for shard, dec in jobs]
             for f in futures:
                 f.result()
