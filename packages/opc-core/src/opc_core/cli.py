@@ -164,8 +164,20 @@ def main() -> None:
         _load_plugins()
         app()
     except OpcError as exc:
-        stderr_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        _print_error(exc)
         sys.exit(2)
+    except Exception as exc:  # a remote-storage failure from code that used a filesystem object directly
+        from opc_core.remote_errors import explain
+
+        explained = explain(exc)
+        if explained is None:
+            raise
+        _print_error(explained)
+        sys.exit(2)
+
+
+def _print_error(exc: OpcError) -> None:
+    stderr_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ whole when its upload completes, so "write the manifest last" gives the same gua
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,12 @@ import fsspec
 from fsspec.spec import AbstractFileSystem
 
 from opc_core.errors import OpcError
+from opc_core.remote_errors import explain
+
+# Bounded S3 requests: a wrong endpoint or a dead server fails within ~30 s instead of retrying for minutes.
+S3_CONNECT_TIMEOUT_S = 5
+S3_READ_TIMEOUT_S = 60
+S3_ATTEMPTS = 2
 
 
 def is_remote(uri: str) -> bool:
@@ -38,7 +46,10 @@ def normalize(uri: str) -> str:
 def _storage_options(protocol: str) -> dict[str, Any]:
     if protocol in ("s3", "s3a"):
         endpoint = os.environ.get("OPC_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {
+            "config_kwargs": {"connect_timeout": S3_CONNECT_TIMEOUT_S, "read_timeout": S3_READ_TIMEOUT_S,
+                              "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}},
+        }
         if endpoint:
             options["endpoint_url"] = endpoint
         return options
@@ -56,6 +67,27 @@ def filesystem(uri: str) -> tuple[AbstractFileSystem, str]:
     return fs, path
 
 
+def _explained(func: Callable) -> Callable:
+    """Remote failures of ``func(uri, ...)`` become one actionable line naming the URI (remote_errors)."""
+
+    @functools.wraps(func)
+    def wrapper(uri, *args, **kwargs):
+        try:
+            return func(uri, *args, **kwargs)
+        except OpcError:
+            raise
+        except Exception as exc:
+            target = kwargs.get("uri") or (args[0] if func.__name__ == "upload_dir" else uri)
+            if not is_remote(str(target)):
+                raise
+            explained = explain(exc, str(target))
+            if explained is None:
+                raise
+            raise explained from exc
+
+    return wrapper
+
+
 def join(base: str, *parts: str) -> str:
     if is_remote(base):
         return posixpath.join(base, *parts)
@@ -70,17 +102,20 @@ def to_uri(fs: AbstractFileSystem, path: str) -> str:
     return f"{protocol}://{path}"
 
 
+@_explained
 def exists(uri: str) -> bool:
     fs, path = filesystem(uri)
     return fs.exists(path)
 
 
+@_explained
 def makedirs(uri: str) -> None:
     fs, path = filesystem(uri)
     if not is_remote(uri):
         fs.makedirs(path, exist_ok=True)
 
 
+@_explained
 def read_bytes(uri: str) -> bytes:
     fs, path = filesystem(uri)
     with fs.open(path, "rb") as f:
@@ -91,6 +126,7 @@ def read_text(uri: str) -> str:
     return read_bytes(uri).decode("utf-8")
 
 
+@_explained
 def write_bytes_atomic(uri: str, data: bytes) -> None:
     """Write all of ``data`` or nothing: a reader never sees a half-written file."""
     fs, path = filesystem(uri)
@@ -108,6 +144,17 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
     os.replace(tmp, target)
 
 
+def umask_permissions(path: str | Path) -> None:
+    """Give a local file the mode ``open()`` would (0666 minus the umask).
+
+    For writers that pick their own mode: safetensors' ``save_file`` creates 0600 files, so a released
+    ``model.safetensors`` would be the one file other users cannot read.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_text_atomic(uri: str, text: str) -> None:
     write_bytes_atomic(uri, text.encode("utf-8"))
 
@@ -120,6 +167,7 @@ def read_json(uri: str) -> Any:
     return json.loads(read_text(uri))
 
 
+@_explained
 def list_files(uri: str) -> list[str]:
     """Every file under ``uri`` as paths relative to it, sorted (stable across filesystems)."""
     fs, root = filesystem(uri)
@@ -134,12 +182,14 @@ def list_files(uri: str) -> list[str]:
     return sorted(out)
 
 
+@_explained
 def remove(uri: str) -> None:
     fs, path = filesystem(uri)
     if fs.exists(path):
         fs.rm(path, recursive=True)
 
 
+@_explained
 def upload_dir(local_dir: str | Path, uri: str) -> None:
     """Copy a local directory tree to ``uri`` (local or remote), file by file."""
     local_dir = Path(local_dir)
@@ -147,6 +197,7 @@ def upload_dir(local_dir: str | Path, uri: str) -> None:
         write_bytes_atomic(join(uri, file.relative_to(local_dir).as_posix()), file.read_bytes())
 
 
+@_explained
 def download_dir(uri: str, local_dir: str | Path) -> Path:
     """Copy a tree at ``uri`` to a local directory (a no-op copy for local sources is avoided by callers)."""
     local_dir = Path(local_dir)

@@ -62,11 +62,13 @@ def save_weights(state_dict: dict, out_dir: Path, max_shard_bytes: int) -> list[
         size += nbytes
     if len(shards) == 1:
         save_file(shards[0], str(out_dir / SINGLE_FILE), metadata={"format": "pt"})
+        storage.umask_permissions(out_dir / SINGLE_FILE)  # safetensors writes 0600
         return [SINGLE_FILE]
     names = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
     weight_map = {}
     for name, shard in zip(names, shards, strict=True):
         save_file(shard, str(out_dir / name), metadata={"format": "pt"})
+        storage.umask_permissions(out_dir / name)
         weight_map.update(dict.fromkeys(shard, name))
     total = sum(t.numel() * t.element_size() for t in tensors.values())
     _write_json(out_dir / INDEX_FILE, {"metadata": {"total_size": total}, "weight_map": weight_map})

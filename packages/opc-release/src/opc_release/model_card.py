@@ -126,6 +126,16 @@ def _opc_data_funnel(funnel: dict[str, Any], token_langs: dict[str, dict[str, in
     return text
 
 
+def _samples_per_task(v: dict[str, Any]) -> Any:
+    """The eval manifest counts samples in all (``n_samples``); a reader wants them per task."""
+    if "samples_per_task" in v:
+        return v["samples_per_task"]
+    tasks, samples = v.get("n_tasks"), v.get("n_samples")
+    if isinstance(tasks, int) and isinstance(samples, int) and tasks > 0:
+        return samples // tasks if samples % tasks == 0 else round(samples / tasks, 2)
+    return ""
+
+
 def eval_section(manifest: Manifest | None) -> str:
     if manifest is None:
         return "This release was not evaluated (no eval stage in its lineage)."
@@ -134,10 +144,12 @@ def eval_section(manifest: Manifest | None) -> str:
         return f"The eval manifest ({manifest.key}) records no benchmark results."
     pass_keys = sorted({k for v in benches.values() for k in v if k.startswith("pass@")},
                        key=lambda k: int(k[5:]) if k[5:].isdigit() else 10**9)
-    extra = [k for k in ("n_tasks", "n_samples", "mode") if any(k in v for v in benches.values())]
+    extra = {"n_tasks": "tasks", "samples_per_task": "samples per task", "mode": "mode"}
+    benches = {b: {**v, "samples_per_task": _samples_per_task(v)} for b, v in benches.items()}
+    extra = {k: label for k, label in extra.items() if any(v.get(k) not in (None, "") for v in benches.values())}
     rows = [[b, *[_num(v[k]) if k in v else "" for k in pass_keys], *[_num(v.get(k, "")) for k in extra]]
             for b, v in sorted(benches.items())]
-    return (_table(["benchmark", *pass_keys, *extra], rows)
+    return (_table(["benchmark", *pass_keys, *extra.values()], rows)
             + f"\n\nFrom the eval manifest `{manifest.key}` (unbiased pass@k; numbers as recorded there).")
 
 
@@ -182,12 +194,13 @@ def lineage_section(facts: CardFacts) -> str:
             if role == "source" and uri not in sources:
                 sources.append(uri)
             elif role != "source":
-                rows.append([role, "(manifest missing)", "", f"`{uri}`"])
+                rows.append([role, "(manifest missing)", "", f"`{'/'.join(uri.rstrip('/').split('/')[-2:])}`"])
         elif (m.stage, m.key) not in seen:
             seen.add((m.stage, m.key))
-            rows.append([m.stage, f"`{m.key}`", f"`{m.fingerprint}`", f"`{m.uri}`"])
+            rows.append([m.stage, f"`{m.key}`", f"`{m.fingerprint}`", f"`{m.stage}/{m.key}`"])
     rows += [["raw source", "", "", f"`{uri}`"] for uri in sources]
-    return _table(["stage", "content key", "output fingerprint", "uri"], rows)
+    # outputs by stage and key under the workdir, never by machine path: two workdirs give the same card
+    return _table(["stage", "content key", "output fingerprint", "output (in the workdir)"], rows)
 
 
 def license_section(facts: CardFacts) -> str:

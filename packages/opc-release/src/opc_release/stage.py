@@ -95,7 +95,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
         "version": version,
         "release_key": ctx.key,
         "recipe": ctx.recipe_name,
-        "model": {"stage": ctx.inputs["model"].stage, "key": ctx.inputs["model"].key, "uri": model_uri},
+        "model": {"stage": ctx.inputs["model"].stage, "key": ctx.inputs["model"].key},  # no machine paths
         "inputs": {role: {"stage": m.stage, "key": m.key, "fingerprint": m.fingerprint}
                    for role, m in sorted(ctx.inputs.items())},
         "lineage": list({(m.stage, m.key): {"stage": m.stage, "key": m.key, "fingerprint": m.fingerprint}

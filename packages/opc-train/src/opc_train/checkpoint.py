@@ -47,12 +47,21 @@ def step_dir_name(step: int) -> str:
 
 
 def rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The random streams training draws from, and only those: torch's (initialisation, dropout).
+
+    Python's global ``random`` and numpy's global generator are not ours: other code in the process draws
+    from them (Prefect picks its temporary server's port with ``random.choice``), so checkpointing them made
+    the same training under ``opc reproduce`` give different bytes. The data loader owns its numpy
+    ``Generator`` and checkpoints its own position.
+    """
+    return {"torch": torch.get_rng_state()}
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    if "python" in state:  # checkpoints written before rng_state owned only torch's stream
+        random.setstate(state["python"])
+    if "numpy" in state:
+        np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
 
 
@@ -66,6 +75,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _save_file(path: Path, write) -> None:
     write(path)
+    storage.umask_permissions(path)  # safetensors writes 0600; every other file follows the umask
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
 
