@@ -78,15 +78,50 @@ def explain(exc: BaseException, uri: str | None = None) -> RemoteStorageError | 
     if names & {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
                 "ClientConnectorError", "ServerDisconnectedError", "ConnectTimeout"} or \
             "Could not connect to the endpoint" in text:
+        import os
+
         m = re.search(r'endpoint URL: "?([^"\s]+)', text)
-        endpoint = m.group(1) if m else "the S3 endpoint"
+        endpoint = os.environ.get("OPC_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or \
+            (m.group(1) if m else "the default AWS endpoint")
         return RemoteStorageError(f"cannot reach the S3 endpoint ({endpoint})", where=where, hint=ENDPOINT)
     if "NoSuchBucket" in codes or "NoSuchBucket" in text or "bucket does not exist" in text:
         return RemoteStorageError(f"the bucket {_bucket(uri)!r} does not exist", where=where,
                                   hint="create it (e.g. `aws s3 mb`), or fix the bucket name in the URI")
-    if codes & {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"} or \
-            any(isinstance(e, PermissionError) for e in chain):
+    if codes & {"403", "Forbidden"} and "AccessDenied" not in codes:  # a HEAD reply has no body to say why
+        return RemoteStorageError("the S3 server refused the request (403 Forbidden: wrong keys, or no permission)",
+                                  where=where, hint=f"check the keys ({CREDENTIALS}) and that they may use the bucket")
+    if codes & {"AccessDenied", "AllAccessDisabled"} or any(isinstance(e, PermissionError) for e in chain):
         return RemoteStorageError("access denied", where=where,
                                   hint="grant these credentials s3:GetObject/PutObject/ListBucket/DeleteObject on "
                                        f"the bucket, or {CREDENTIALS} for an identity that has them")
+    return None
+
+
+HUB_TOKEN = "set HF_TOKEN to a Hugging Face write token (https://huggingface.co/settings/tokens)"
+
+
+def explain_hub(exc: BaseException, uri: str) -> RemoteStorageError | None:
+    """The same for ``hf://`` (Hugging Face Hub) requests made through ``huggingface_hub``."""
+    import os
+
+    chain = _chain(exc)
+    names = {type(e).__name__ for e in chain}
+    status = next((getattr(getattr(e, "response", None), "status_code", None) for e in chain
+                   if getattr(getattr(e, "response", None), "status_code", None)), None)
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if status == 401:
+        return RemoteStorageError("the Hub rejected the token (401 Unauthorized)", where=uri, hint=HUB_TOKEN)
+    if status == 403:
+        return RemoteStorageError("the token may not write to this repository (403 Forbidden)", where=uri,
+                                  hint=f"use a token with write access to the organisation: {HUB_TOKEN}")
+    if status == 404 or names & {"RepositoryNotFoundError"}:
+        return RemoteStorageError("the repository or organisation was not found (404)", where=uri,
+                                  hint="check the hf://<org>/<repo> name and that the token's user belongs to the org")
+    if "OfflineModeIsEnabled" in names:
+        return RemoteStorageError("Hugging Face offline mode is on, so the Hub cannot be reached", where=uri,
+                                  hint="unset HF_HUB_OFFLINE to publish")
+    if names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "ConnectionError", "NewConnectionError",
+                "MaxRetryError", "TimeoutException", "RemoteProtocolError"}:
+        return RemoteStorageError(f"cannot reach the Hugging Face Hub at {endpoint}", where=uri,
+                                  hint="check the network, or set HF_ENDPOINT to your Hub mirror")
     return None

@@ -9,12 +9,13 @@ whole when its upload completes, so "write the manifest last" gives the same gua
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import posixpath
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +68,29 @@ def filesystem(uri: str) -> tuple[AbstractFileSystem, str]:
     return fs, path
 
 
-def _explained(func: Callable) -> Callable:
-    """Remote failures of ``func(uri, ...)`` become one actionable line naming the URI (remote_errors)."""
+@contextlib.contextmanager
+def remote_errors(uri: str) -> Iterator[None]:
+    """Inside, a failed request to remote ``uri`` becomes one actionable line naming it (remote_errors).
 
+    For code that works on ``filesystem(uri)``'s object directly; the functions below do this themselves.
+    """
+    try:
+        yield
+    except OpcError:
+        raise
+    except Exception as exc:
+        explained = explain(exc, uri) if is_remote(uri) else None
+        if explained is None:
+            raise
+        raise explained from exc
+
+
+def _explained(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(uri, *args, **kwargs):
-        try:
+        target = args[0] if func.__name__ == "upload_dir" else uri
+        with remote_errors(str(target)):
             return func(uri, *args, **kwargs)
-        except OpcError:
-            raise
-        except Exception as exc:
-            target = kwargs.get("uri") or (args[0] if func.__name__ == "upload_dir" else uri)
-            if not is_remote(str(target)):
-                raise
-            explained = explain(exc, str(target))
-            if explained is None:
-                raise
-            raise explained from exc
 
     return wrapper
 

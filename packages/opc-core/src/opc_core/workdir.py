@@ -35,6 +35,15 @@ def _child_dirs(fs, path: str) -> list[str]:
 
 def list_outputs(workdir: str) -> list[OutputEntry]:
     workdir = storage.normalize(workdir)
+    with storage.remote_errors(workdir):
+        return _list_outputs(workdir)
+
+
+def workdir_exists(workdir: str) -> bool:
+    return storage.exists(storage.normalize(workdir))
+
+
+def _list_outputs(workdir: str) -> list[OutputEntry]:
     fs, root = storage.filesystem(workdir)
     entries = []
     for stage in _child_dirs(fs, root):

@@ -23,6 +23,7 @@ from typing import Any
 
 from opc_core import storage
 from opc_core.errors import OpcError
+from opc_core.remote_errors import explain_hub
 from opc_release.checksums import SUMS_FILE, check_sums
 
 log = logging.getLogger("opc.release")
@@ -56,7 +57,15 @@ def publish(root: Path, dest: str, force: bool = False, make_hub_api: Callable[[
     """Publish ``root`` to ``dest`` (a folder, ``s3://bucket/prefix`` or ``hf://org/repo``)."""
     meta = release_identity(root)
     if dest.startswith("hf://"):
-        return _publish_hub(root, dest[len("hf://"):].strip("/"), meta, force, make_hub_api)
+        try:
+            return _publish_hub(root, dest[len("hf://"):].strip("/"), meta, force, make_hub_api)
+        except OpcError:
+            raise
+        except Exception as exc:
+            explained = explain_hub(exc, dest)
+            if explained is None:
+                raise
+            raise explained from exc
     target = storage.join(storage.normalize(dest), meta["name"], meta["version"])
     ours = (root / SUMS_FILE).read_bytes()
     action = "published"
@@ -90,7 +99,7 @@ def hub_token() -> str:
 def _default_hub_api(token: str) -> Any:
     from huggingface_hub import HfApi
 
-    return HfApi(token=token)
+    return HfApi(token=token, endpoint=os.environ.get("HF_ENDPOINT") or None)  # read now, not at import
 
 
 def _publish_hub(root: Path, repo_id: str, meta: dict[str, Any], force: bool,
