@@ -78,13 +78,17 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     return parts, yaml.safe_load(raw) if raw.strip() else ""
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str], stage_names: set[str]) -> dict[str, Any]:
+def apply_overrides(data: dict[str, Any], overrides: list[str], stage_names: set[str],
+                    applied: dict[tuple[str, ...], str] | None = None) -> dict[str, Any]:
+    """``data`` with each ``key.sub=value`` set; ``applied`` collects (resolved key path -> override as typed)."""
     data = copy.deepcopy(data)
     top_level = set(Recipe.model_fields)
     for text in overrides:
         parts, value = _parse_override(text)
         if parts[0] not in top_level and (parts[0] in stage_names or parts[0] in data.get("stages", {})):
             parts = ["stages", *parts]
+        if applied is not None:
+            applied[tuple(parts)] = text
         node = data
         for part in parts[:-1]:
             nxt = node.setdefault(part, {})
@@ -104,16 +108,41 @@ def _format_validation_error(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(lines)
 
 
-def validate_recipe(data: dict[str, Any], where: str) -> Recipe:
-    """Validate the recipe shape and every stage section it names; no work is done here."""
+def _raise_invalid(exc: ValidationError, where: str, overrides: dict[tuple[str, ...], str], prefix: str = "",
+                   model: type[BaseModel] | None = None) -> None:
+    """A RecipeError blaming the command-line override that set a bad field (quoted as typed), else the file."""
+    import difflib
+
+    base = tuple(prefix.split(".")) if prefix else ()
+    for err in exc.errors():
+        loc = (*base, *(str(p) for p in err["loc"]))
+        blamed = next((text for path, text in overrides.items() if loc[: len(path)] == path), None)
+        if blamed is None:
+            continue
+        hint = "fix the override (or drop it), then rerun"
+        if err["type"] == "extra_forbidden" and model is not None and len(err["loc"]) == 1:
+            close = difflib.get_close_matches(str(err["loc"][0]), list(model.model_fields), n=1)
+            hint = f"did you mean {'.'.join((*loc[:-1], close[0])).removeprefix('stages.')}?" if close else hint
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        raise RecipeError(f"{'.'.join(loc)}: {err['msg']}{got}", where=f"command-line override {blamed!r}",
+                          hint=hint) from exc
+    raise RecipeError(_format_validation_error(exc, prefix), where=where, hint="fix the field named above") from exc
+
+
+def validate_recipe(data: dict[str, Any], where: str, overrides: dict[tuple[str, ...], str] | None = None) -> Recipe:
+    """Validate the recipe shape and every stage section it names; no work is done here.
+
+    ``overrides`` (key path -> override as typed) lets an error blame the command line instead of the file.
+    """
     from opc_core.registry import get_stage, stage_names
 
+    overrides = overrides or {}
     if not isinstance(data, dict):
         raise RecipeError("a recipe must be a YAML mapping", where=where)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(_format_validation_error(exc), where=where, hint="fix the field named above") from exc
+        _raise_invalid(exc, where, overrides, model=Recipe)
     known = stage_names()
     unknown = [s for s in [*recipe.pipeline, *recipe.stages] if s not in known]
     if unknown:
@@ -127,9 +156,7 @@ def validate_recipe(data: dict[str, Any], where: str) -> Recipe:
         try:
             recipe._configs[name] = spec.config_model.model_validate(recipe.stages.get(name, {}))
         except ValidationError as exc:
-            raise RecipeError(
-                _format_validation_error(exc, prefix=f"stages.{name}"), where=where, hint="fix the field named above"
-            ) from exc
+            _raise_invalid(exc, where, overrides, prefix=f"stages.{name}", model=spec.config_model)
     recipe._source = where
     return recipe
 
@@ -145,7 +172,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise RecipeError("recipe file not found", where=where, hint="pass --recipe recipes/tiny.yaml") from exc
     except yaml.YAMLError as exc:
         raise RecipeError(f"not valid YAML: {exc}", where=where) from exc
-    data = apply_overrides(data or {}, overrides or [], stage_names())
-    recipe = validate_recipe(data, where)
+    applied: dict[tuple[str, ...], str] = {}
+    data = apply_overrides(data or {}, overrides or [], stage_names(), applied)
+    recipe = validate_recipe(data, where, applied)
     recipe.workdir = storage.normalize(recipe.workdir)
     return recipe
