@@ -32,14 +32,25 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="overrides: key.sub=
 DEFAULT_RECIPE = "recipes/tiny.yaml"
 
 
-def default_workdir(recipe: str | None = None, workdir: str | None = None) -> str:
-    """--workdir, else the recipe's, else $OPC_WORKDIR, else ./work (what `make reproduce` uses)."""
+WorkdirOpt = Annotated[str | None, typer.Option("--workdir", help="workdir (same as the override workdir=DIR)")]
+
+
+def _with_workdir(overrides: list[str] | None, workdir: str | None) -> list[str]:
+    """``--workdir DIR`` is the override ``workdir=DIR`` (given last, so it wins)."""
+    return [*(overrides or []), *([f"workdir={workdir}"] if workdir else [])]
+
+
+def default_workdir(recipe: str | None = None, workdir: str | None = None, overrides: list[str] | None = None) -> str:
+    """--workdir, else a ``workdir=`` override, else the recipe's, else $OPC_WORKDIR, else ./work."""
     if workdir:
         return storage.normalize(workdir)
+    for text in reversed(overrides or []):
+        if text.startswith("workdir="):
+            return storage.normalize(text.split("=", 1)[1])
     if recipe:
         from opc_core.recipe import load_recipe
 
-        return load_recipe(recipe).workdir
+        return load_recipe(recipe, overrides or []).workdir
     return storage.normalize(os.environ.get("OPC_WORKDIR", "work"))
 
 
@@ -48,6 +59,7 @@ def run(
     stage: Annotated[str, typer.Argument(help="stage name, e.g. data, tokenize, pretrain, eval, release")],
     overrides: Overrides = None,
     recipe: RecipeOpt = DEFAULT_RECIPE,
+    workdir: WorkdirOpt = None,
     force: Annotated[bool, typer.Option(help="redo even if a complete output exists")] = False,
     upstream: Annotated[bool, typer.Option(help="also run missing upstream stages")] = False,
 ) -> None:
@@ -56,7 +68,8 @@ def run(
     from opc_core.run_summary import print_summary
     from opc_core.runner import run_stage
 
-    r = load_recipe(recipe, overrides or [])
+    overrides = _with_workdir(overrides, workdir)
+    r = load_recipe(recipe, overrides)
     outcome = run_stage(r, stage, force=force, run_upstream=upstream)
     print_summary([outcome])
 
@@ -65,6 +78,7 @@ def run(
 def reproduce(
     overrides: Overrides = None,
     recipe: RecipeOpt = DEFAULT_RECIPE,
+    workdir: WorkdirOpt = None,
     engine: Annotated[str, typer.Option(help="prefect (default when installed) or local")] = "auto",
 ) -> None:
     """Run the recipe's whole pipeline; finished stages are cache hits."""
@@ -72,14 +86,15 @@ def reproduce(
     from opc_core.run_summary import print_summary
     from opc_core.runner import run_pipeline
 
-    r = load_recipe(recipe, overrides or [])  # validate everything before any work
+    overrides = _with_workdir(overrides, workdir)
+    r = load_recipe(recipe, overrides)  # validate everything before any work
     orchestrators = {ep.name: ep for ep in entry_points(group="opc.orchestrators")}
     if engine == "auto":
         engine = "prefect" if "prefect" in orchestrators else "local"
     if engine == "local":
         outcomes = run_pipeline(r)
     elif engine in orchestrators:
-        outcomes = orchestrators[engine].load()(recipe, overrides or [])
+        outcomes = orchestrators[engine].load()(recipe, overrides)
     else:
         raise OpcError(f"unknown engine {engine!r}; available: local, {', '.join(orchestrators)}")
     print_summary(outcomes)
@@ -90,37 +105,36 @@ def reproduce(
 
 @app.command()
 def status(
-    workdir: Annotated[str | None, typer.Option(help="workdir (default: ./work or $OPC_WORKDIR)")] = None,
+    overrides: Annotated[list[str] | None, typer.Argument(help="workdir=DIR (as for run)")] = None,
+    workdir: WorkdirOpt = None,
     recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="use this recipe's workdir")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="a JSON list on stdout")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="URIs in a column (a wide terminal) instead of own lines")]
+    = False,
 ) -> None:
-    """What exists in the workdir: each stage output, complete (cached) or not."""
-    from rich.table import Table
+    """What exists in the workdir: each stage output, complete (cached) or not, in pipeline order."""
+    from opc_core.workdir import format_status, list_outputs, pipeline_order, workdir_exists
 
-    from opc_core.workdir import list_outputs
-
-    wd = default_workdir(recipe, workdir)
-    entries = list_outputs(wd)
+    wd = default_workdir(recipe, workdir, overrides)
+    if not workdir_exists(wd):
+        if as_json:
+            sys.stdout.write("[]\n")
+        stderr_console.print(f"no workdir at {wd}: nothing has run there yet (pass --workdir DIR, workdir=DIR or "
+                             "--recipe, or set OPC_WORKDIR)", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(0 if as_json else 1)
+    entries = pipeline_order(list_outputs(wd))
     if as_json:
         sys.stdout.write(json.dumps([e.as_status() for e in entries], indent=2) + "\n")
         return
-    table = Table(title=f"workdir {wd}")
-    for col in ("stage", "key", "complete", "created", "counts", "uri"):
-        table.add_column(col, overflow="fold")
-    for e in entries:
-        c = e.manifest.counts if e.manifest else None
-        counts = f"in {c.records_in} kept {c.kept}" if c else ""
-        s = e.as_status()
-        table.add_row(e.stage, e.key, "yes" if e.complete else "NO (incomplete)", e.created or "", counts, s["uri"])
-    stderr_console.print(table)
+    sys.stdout.write(format_status(wd, entries, wide=wide) + "\n")
 
 
 @app.command()
 def lineage(
     output: Annotated[str, typer.Argument(help="an output URI, a content key (prefix) or a stage name")],
-    workdir: Annotated[str | None, typer.Option(help="workdir to search")] = None,
+    workdir: WorkdirOpt = None,
 ) -> None:
-    """Print the chain from an output back to the raw inputs."""
+    """Print the outputs an output was made from, back to the raw inputs (each one once)."""
     from opc_core.lineage import find_output, format_lineage
 
     print(format_lineage(find_output(output, default_workdir(None, workdir))))
@@ -128,7 +142,7 @@ def lineage(
 
 @app.command()
 def gc(
-    workdir: Annotated[str | None, typer.Option(help="workdir to clean")] = None,
+    workdir: WorkdirOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="really delete (default: dry run)")] = False,
 ) -> None:
     """Remove outputs that no recipe run references any more (dry run unless --yes)."""

@@ -1,6 +1,9 @@
 """Lineage: follow manifests from any output back to the raw inputs.
 
     release 3f2a… ─▶ eval 91c0… ─▶ pretrain 77d1… ─▶ tokenize 0b9e… ─▶ data 5e44… ─▶ raw sources
+
+Outputs form a DAG (eval and release both read pretrain, tokenize and data): ``format_lineage`` prints
+each once; ``lineage_chain`` lists every path (the model card dedupes what it shows).
 """
 
 from __future__ import annotations
@@ -51,14 +54,30 @@ def lineage_chain(manifest: Manifest) -> list[tuple[int, str, Manifest | None, s
 
 
 def format_lineage(manifest: Manifest) -> str:
-    lines = []
-    for depth, role, m, uri in lineage_chain(manifest):
+    """The lineage as a DAG: each output (and raw source) is printed once; a second path to it shows a
+    one-line back-reference (``→ data b2c73e75… above``) instead of repeating its whole subtree."""
+    lines: list[str] = []
+    shown: set[tuple[str, str]] = set()
+    sources: set[str] = set()
+
+    def visit(m: Manifest, depth: int) -> None:
         pad = "  " * depth + ("└─ " if depth else "")
-        if m is None and role == "source":
-            lines.append(f"{pad}raw source  {uri}")
-        elif m is None:
-            lines.append(f"{pad}{role}: MISSING manifest at {uri}")
-        else:
-            counts = f"  in={m.counts.records_in} kept={m.counts.kept}" if m.counts else ""
-            lines.append(f"{pad}{m.stage} {m.key}  fp={m.fingerprint[:12]}  {m.created}{counts}  {uri}")
+        if (m.stage, m.key) in shown:
+            lines.append(f"{pad}→ {m.stage} {m.key[:8]}… above")
+            return
+        shown.add((m.stage, m.key))
+        counts = f"  in={m.counts.records_in} kept={m.counts.kept}" if m.counts else ""
+        lines.append(f"{pad}{m.stage} {m.key}  fp={m.fingerprint[:12]}  {m.created}{counts}  {m.uri}")
+        child_pad = "  " * (depth + 1) + "└─ "
+        for role, ref in m.inputs.items():
+            try:
+                visit(read_manifest(ref.uri), depth + 1)
+            except OpcError:
+                lines.append(f"{child_pad}{role}: MISSING manifest at {ref.uri}")
+        for source in m.sources:
+            if source not in sources:
+                sources.add(source)
+                lines.append(f"{child_pad}raw source  {source}")
+
+    visit(manifest, 0)
     return "\n".join(lines)

@@ -80,3 +80,46 @@ def latest_output(stage: str, workdir: str) -> OutputEntry:
             if entry and entry.get("recorded", "") > recorded.get(entry["key"], ""):
                 recorded[entry["key"]] = entry["recorded"]
     return max(entries, key=lambda e: (recorded.get(e.key, ""), e.created or ""))
+
+
+# The product pipeline's order (issue 13), for ties and for stages no complete manifest connects yet.
+CANONICAL_ORDER = ("data", "recall", "tokenize", "pretrain", "eval_base", "algorithmic", "synth", "anneal", "sft1",
+                   "sft2", "eval", "release")
+
+
+def pipeline_order(entries: list[OutputEntry]) -> list[OutputEntry]:
+    """Entries with every stage after the stages its manifests read from (a topological order of the
+    stage graph the manifests record); ties in the product pipeline's order, then by name; within a
+    stage, oldest first and incomplete outputs last."""
+    stages = sorted({e.stage for e in entries})
+    after: dict[str, set[str]] = {s: set() for s in stages}
+    for e in entries:
+        if e.manifest is not None:
+            after[e.stage] |= {ref.stage for ref in e.manifest.inputs.values() if ref.stage in after}
+
+    def rank(stage: str) -> tuple[int, str]:
+        return (CANONICAL_ORDER.index(stage) if stage in CANONICAL_ORDER else len(CANONICAL_ORDER), stage)
+
+    ordered: list[str] = []
+    while len(ordered) < len(stages):
+        ready = [s for s in stages if s not in ordered and after[s] <= set(ordered)]
+        if not ready:  # a cycle cannot come from manifests, but never loop forever
+            ready = [s for s in stages if s not in ordered]
+        ordered.append(min(ready, key=rank))
+    position = {s: i for i, s in enumerate(ordered)}
+    return sorted(entries, key=lambda e: (position[e.stage], not e.complete, e.created or "", e.key))
+
+
+def format_status(workdir: str, entries: list[OutputEntry], wide: bool = False) -> str:
+    """``opc status`` as text that fits 100 columns: one line per output, its URI on the next line
+    (``wide``: at the end of the line instead)."""
+    if not entries:
+        return f"workdir {workdir}: no stage outputs yet"
+    lines = [f"workdir {workdir}", f"{'stage':<12} {'key':<16} {'complete':<10} {'created':<20}  counts"]
+    for e in entries:
+        c = e.manifest.counts if e.manifest else None
+        counts = f"in {c.records_in} kept {c.kept}" if c else ""
+        row = f"{e.stage[:12]:<12} {e.key[:16]:<16} {'yes' if e.complete else 'NO':<10} {e.created or '':<20}  {counts}"
+        uri = e.as_status()["uri"]
+        lines += [f"{row}  {uri}"] if wide else [row.rstrip(), f"    {uri}"]
+    return "\n".join(lines)
