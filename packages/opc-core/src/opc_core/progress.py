@@ -36,8 +36,13 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger("opc")
     root.setLevel(level)
     if not _configured:
-        handler = RichHandler(console=stderr_console, show_path=False, rich_tracebacks=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        if stderr_console.is_terminal:
+            handler: logging.Handler = RichHandler(console=stderr_console, show_path=False, rich_tracebacks=False,
+                                                   markup=False)
+            handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        else:  # a log file or CI: one line per record, never wrapped at 80 columns
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
         root.propagate = False
         _configured = True

