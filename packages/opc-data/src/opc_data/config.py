@@ -68,3 +68,5 @@ class DataConfig(BaseModel):
     engine: EngineConfig = EngineConfig()
     store_signals: bool = Field(True, description="write signals/ (every signal column) for re-deciding")
     report: bool = Field(True, description="write report/funnel.html and PNG plots")
+    allow_empty: bool = Field(False, description="accept an input with no records, or no record kept (else the "
+                                                 "stage refuses: an empty corpus would only fail at tokenize)")

@@ -235,6 +235,7 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
         from opc_data.local_engine import run_local
 
         result = run_local(config, ctx)
+    _refuse_empty(config, ctx, result)
     funnel = result["funnel"]
     counts = Counts(**{"in": result["records_in"]}, kept=result["kept"], rejected=result["rejected"],
                     quarantined=result["quarantined"])
@@ -245,6 +246,25 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
     removed = ", ".join(f"-{s['removed_files']} {s['step']}" for s in funnel["steps"] if s["removed_files"])
     summary = f"{funnel['steps'][-1]['files']} files kept ({removed or 'nothing removed'})"
     return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary)
+
+
+def _refuse_empty(config: DataConfig, ctx: StageContext, result: dict[str, Any]) -> None:
+    """No record in, or none kept: refuse (no manifest) rather than hand tokenize an empty corpus."""
+    from opc_core.errors import OpcError
+
+    if config.allow_empty:
+        return
+    sources = ", ".join(getattr(s, "uri", None) or f"{s.kind} {getattr(s, 'distributions', '')}"
+                        for s in config.ingest.sources) or "no sources configured"
+    if result["records_in"] == 0:
+        raise OpcError(f"the input has no records (read from: {sources})", where="stages.data.ingest.sources",
+                       hint="check the source paths/globs and formats, or set stages.data.allow_empty: true")
+    if result["kept"] == 0:
+        raise OpcError(
+            f"no record was kept: all {result['records_in']} were removed ({result['rejected']} rejected, "
+            f"{result['quarantined']} quarantined)", where=ctx.output_uri,
+            hint="see rejected/ and quarantined/ there for the rules and errors, loosen the filters, or set "
+                 "stages.data.allow_empty: true")
 
 
 def _external_fingerprint(config: DataConfig) -> str:
