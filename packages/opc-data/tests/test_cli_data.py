@@ -79,10 +79,13 @@ def test_dedup_marks_every_record_kept_or_duplicate_of_a_kept_one(dev_slice, tmp
     records = _records(dev_slice)
     assert len(rows) == len(records)
     kept = {(r["repo_name"], r["path"]) for r in rows if r["keep"]}
-    dups = [r for r in rows if not r["keep"]]
+    quarantined = [r for r in rows if str(r["reject_reason"]).startswith("quarantined: ")]
+    dups = [r for r in rows if not r["keep"] and r not in quarantined]
     assert any(r["dup_kind"] == "exact" for r in dups)
     for r in rows:
-        if r["keep"]:
+        if r in quarantined:
+            assert r["dup_kind"] is None and not r["keep"]
+        elif r["keep"]:
             assert r["dup_kind"] is None and r["duplicate_of_path"] is None
         else:
             assert r["dup_kind"] in ("exact", "fuzzy")
@@ -91,7 +94,27 @@ def test_dedup_marks_every_record_kept_or_duplicate_of_a_kept_one(dev_slice, tmp
     for r in dups:
         if r["dup_kind"] == "exact":
             assert content[(r["repo_name"], r["path"])] == content[(r["duplicate_of_repo_name"], r["duplicate_of_path"])]
-    assert f"records in {len(rows)}, kept {len(kept)}, rejected {len(dups)}, quarantined 0" in proc.stderr
+    assert f"records in {len(rows)}, kept {len(kept)}, rejected {len(dups)}, quarantined {len(quarantined)}" \
+        in proc.stderr
+
+
+def test_filter_and_dedup_quarantine_the_same_records_for_the_same_reasons(dev_slice, tmp_path):
+    small = tmp_path / "small.jsonl.gz"  # the binaries and a few text files
+    records = [r for i, r in enumerate(_records(dev_slice)) if r["is_binary"] or i < 20]
+    with gzip.open(small, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    reasons = {}
+    for command in ("filter", "dedup"):
+        proc = _opc("data", command, str(small), str(tmp_path / command), "--workers", "1") if command == "filter" \
+            else _opc("data", command, str(small), str(tmp_path / command))
+        assert proc.returncode == 0, proc.stderr
+        rows = pq.read_table(_only_parquet_and_metadata(tmp_path / command)[0].parent,
+                             columns=["repo_name", "path", "reject_reason"]).to_pylist()
+        reasons[command] = {(r["repo_name"], r["path"]): r["reject_reason"] for r in rows
+                            if str(r["reject_reason"]).startswith("quarantined")}
+    binaries = {(r["repo_name"], r["path"]) for r in records if r["is_binary"]}
+    assert binaries and binaries <= set(reasons["dedup"])
+    assert reasons["dedup"] == reasons["filter"]
 
 
 def test_unreadable_input_exits_non_zero_with_a_message_naming_it(tmp_path):

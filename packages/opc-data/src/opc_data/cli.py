@@ -13,7 +13,9 @@ with a message naming the file.
 reject_reason, signal_errors`` and every signal column. Quarantined records (binary, undecodable,
 oversize, malformed) are rows with ``keep`` false and ``reject_reason`` ``quarantined: ...``.
 ``dedup`` rows: ``repo_name, path, blob_id, keep, duplicate_of_repo_name, duplicate_of_path, dup_kind
-(exact | fuzzy | null), dup_jaccard, cluster_id``; every record, binary included, is kept or a duplicate.
+(exact | fuzzy | null), dup_jaccard, cluster_id, reject_reason``; a record ``filter`` quarantines
+(binary, undecodable, oversize, malformed) is quarantined here too (``keep`` false, ``reject_reason``
+``quarantined: ...``, never a dedup candidate); every other record is kept or a duplicate.
 
 What it does NOT do: transforms, sampling, decontamination (the ``data`` stage does), or read a cache.
 """
@@ -44,6 +46,7 @@ def _dedup_schema():
         pa.field("keep", pa.bool_()), pa.field("duplicate_of_repo_name", pa.string()),
         pa.field("duplicate_of_path", pa.string()), pa.field("dup_kind", pa.string()),
         pa.field("dup_jaccard", pa.float64()), pa.field("cluster_id", pa.string()),
+        pa.field("reject_reason", pa.string()),
     ])
 
 
@@ -122,6 +125,36 @@ class _Reader:
         return read_records(None, self.config)
 
 
+class _Quarantining:
+    """The records of ``reader`` that can be deduplicated; each pass notes the others (input position ->
+    ``quarantined: <reason>``), by the same rule as ``opc data filter`` and the data stage."""
+
+    def __init__(self, reader: Iterable[dict[str, Any]]) -> None:
+        self.reader = reader
+        self.quarantined: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from opc_data.records import quarantine_reason_of
+
+        self.quarantined = {}
+        for i, rec in enumerate(self.reader):
+            reason = quarantine_reason_of(rec)
+            if reason is None:
+                yield rec
+            else:
+                self.quarantined[i] = ({k: rec.get(k) for k in ("repo_name", "path", "blob_id")}, reason)
+
+    def merged(self, dedup_rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Dedup rows and quarantined rows back in input order."""
+        rows = iter(dedup_rows)
+        for i in range(len(dedup_rows) + len(self.quarantined)):
+            if i in self.quarantined:
+                ids, reason = self.quarantined[i]
+                yield {**ids, "keep": False, "reject_reason": f"quarantined: {reason}"}
+            else:
+                yield next(rows)
+
+
 def _summary(command: str, output_dir: str, n_in: int, kept: int, rejected: int, quarantined: int,
              extra: dict[str, Any]) -> None:
     from opc_core import storage
@@ -191,12 +224,15 @@ def dedup_command(input: InputArg, output_dir: OutputArg, rows_per_file: RowsOpt
     output_dir = storage.normalize(output_dir)
     try:
         _check_input(input)
-        result = deduplicate(_Reader(input), DedupConfig())
-        _write(result.rows, output_dir, _dedup_schema(), rows_per_file)
+        records = _Quarantining(_Reader(input))
+        result = deduplicate(records, DedupConfig())
+        _write(records.merged(result.rows), output_dir, _dedup_schema(), rows_per_file)
     except OpcError as exc:
         _fail(exc)
     except (OSError, EOFError, ValueError) as exc:
         _fail(OpcError(f"cannot read the input: {exc}", where=input))
     kept = sum(1 for r in result.rows if r["keep"])
     stats = {k: v for k, v in result.stats.items() if k != "s_curve"}
-    _summary("dedup", output_dir, len(result.rows), kept, len(result.rows) - kept, 0, {"dedup": stats})
+    n_quarantined = len(records.quarantined)
+    _summary("dedup", output_dir, len(result.rows) + n_quarantined, kept, len(result.rows) - kept, n_quarantined,
+             {"dedup": stats})

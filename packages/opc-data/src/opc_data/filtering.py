@@ -31,6 +31,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opc_data.document import Document
+from opc_data.records import quarantine_reason_of
 from opc_data.rules import (
     CORRECTED_SIGNALS,
     Rule,
@@ -216,11 +217,9 @@ class RecordFilter:
         out["doc_type"] = doc_type
         signals: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        quarantine = record.get("quarantine_reason")
+        quarantine = quarantine_reason_of(record)
         content = record.get("content") or ""
         lang = "en"
-        if quarantine is None and record.get("is_binary"):
-            quarantine = "binary"
         if quarantine is not None:
             scope = None
             reject = f"quarantined: {quarantine}"

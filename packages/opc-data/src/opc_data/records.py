@@ -28,7 +28,7 @@ names, defaults and the Arrow schema so other modules build on one definition.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -135,6 +135,17 @@ def make_record(
 
 def is_quarantined(record: dict[str, Any]) -> bool:
     return record.get("quarantine_reason") is not None
+
+
+def quarantine_reason_of(record: Mapping[str, Any]) -> str | None:
+    """Why a raw record cannot be processed as text (the ingest's reason, else ``binary``), or None.
+
+    The one rule the data stage, ``opc data filter`` and ``opc data dedup`` all quarantine by.
+    """
+    reason = record.get("quarantine_reason")
+    if reason is None and record.get("is_binary"):
+        reason = "binary"
+    return reason
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:

@@ -41,6 +41,7 @@ import pyarrow as pa
 from opc_core.manifest import Counts
 from opc_core.stage import StageContext, StageResult, StageSpec
 from opc_data.config import DataConfig
+from opc_data.records import quarantine_reason_of
 
 OUTPUT_FIELDS: tuple[str, ...] = (
     "repo_name", "path", "content", "program_lang", "doc_type", "license", "blob_id", "size", "stars",
@@ -74,9 +75,7 @@ def prepare_record(record: dict[str, Any], idx: int, config: DataConfig) -> dict
     from opc_data.licenses import license_verdict
 
     program_lang, doc_type = identify(record.get("path") or "")
-    quarantine = record.get("quarantine_reason")
-    if quarantine is None and record.get("is_binary"):
-        quarantine = "binary"
+    quarantine = quarantine_reason_of(record)
     row = {k: record.get(k) for k in OUTPUT_FIELDS}
     row.update(_idx=idx, program_lang=program_lang, doc_type=doc_type, is_binary=bool(record.get("is_binary")),
                quarantine_reason=quarantine, size=int(record.get("size") or 0),
