@@ -97,6 +97,16 @@ def read_batches(dataset_uri: str, columns: list[str] | None = None, batch_size:
             raise OpcError(f"unreadable Parquet shard: {exc}", where=uri, hint="delete the shard and rerun the stage") from exc
 
 
+def count_rows(dataset_uri: str) -> int:
+    """Rows in the dataset, from the shards' Parquet footers (no data is read): totals for progress."""
+    total = 0
+    for uri in shard_uris(dataset_uri):
+        fs, path = storage.filesystem(uri)
+        with fs.open(path, "rb") as f:
+            total += pq.ParquetFile(f).metadata.num_rows
+    return total
+
+
 def read_rows(dataset_uri: str, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
     for batch in read_batches(dataset_uri, columns):
         yield from batch.to_pylist()

@@ -48,28 +48,46 @@ def setup_logging(level: str | None = None) -> None:
         _configured = True
 
 
-def track(iterable: Iterable[T], description: str, total: int | None = None, every: float = 10.0) -> Iterator[T]:
+def track(iterable: Iterable[T], description: str, total: int | None = None, every: float = 10.0,
+          unit: str = "") -> Iterator[T]:
+    """Yield from ``iterable`` while showing progress: done/total, rate and time left.
+
+    On a terminal, a rich bar on stderr; elsewhere (CI, log files) a log line every ``every`` seconds and
+    one at the end, e.g. ``data shards: 3/8 (0.4 shards/s, 12 s elapsed)``.
+    """
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
+    per = f" {unit}/s" if unit else "/s"
     if stderr_console.is_terminal:
-        columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
         if total:
             columns.append(TimeRemainingColumn())
         with Progress(*columns, console=stderr_console, transient=True) as progress:
-            task = progress.add_task(description, total=total)
-            for item in iterable:
+            task = progress.add_task(description, total=total, rate="")
+            start = time.monotonic()
+            for done, item in enumerate(iterable, 1):
                 yield item
-                progress.advance(task)
+                elapsed = max(time.monotonic() - start, 1e-9)
+                progress.update(task, advance=1, rate=f"{done / elapsed:.1f}{per}")
         return
     log = logging.getLogger("opc.progress")
-    last = time.monotonic()
+    start = last = time.monotonic()
     done = 0
+
+    def line() -> None:
+        elapsed = max(time.monotonic() - start, 1e-9)
+        log.info("%s: %d%s (%.1f%s, %.0f s elapsed)", description, done, f"/{total}" if total else "",
+                 done / elapsed, per, elapsed)
+
     for item in iterable:
         yield item
         done += 1
         if time.monotonic() - last >= every:
             last = time.monotonic()
-            log.info("%s: %d%s", description, done, f"/{total}" if total else "")
+            line()
+    if time.monotonic() - start >= every:  # a long loop also says when it ended
+        line()
 
 
 def eprint(*args: object) -> None:

@@ -27,12 +27,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import as_completed
 from typing import Any
 
 import pyarrow as pa
 
 from opc_core import dataset, storage
 from opc_core.child_processes import process_pool
+from opc_core.progress import track
 from opc_core.stage import StageContext
 from opc_data.config import DataConfig
 from opc_data.stage import (
@@ -65,7 +67,7 @@ def write_input_shards(config: DataConfig, out: str) -> dict[str, Any]:
     units = plan_units(config.ingest)
     writer = dataset.ShardWriter(_work(out, "input"), PREPARED_SCHEMA, config.engine.records_per_shard)
     idx = 0
-    for unit in units:
+    for unit in track(units, "data: read sources", unit="sources"):
         for record in read_unit(unit, config.ingest):
             writer.write(prepare_record(record, idx, config))
             idx += 1
@@ -183,12 +185,13 @@ def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
         idxs = _shard_indices(out, shard)
         jobs.append((shard, {i: decisions[i] for i in idxs if i in decisions}))
     if workers <= 1 or len(jobs) <= 1:
-        for shard, dec in jobs:
+        for shard, dec in track(jobs, "data: shards", unit="shards", every=5.0):
             shard_task(out, shard, dec, config_json, ctx.seed)
     else:
         with process_pool(min(workers, len(jobs))) as pool:  # workers die with us, kill -9 included
             futures = [pool.submit(shard_task, out, shard, dec, config_json, ctx.seed) for shard, dec in jobs]
-            for f in futures:
+            for f in track(as_completed(futures), "data: shards", total=len(futures), unit="shards",
+                            every=5.0):
                 f.result()
     stats = [storage.read_json(_work(out, "stats", s.replace(".parquet", ".json"))) for s in marker["shards"]]
     result = finish(config, out, stats, dedup_stats, marker["records"])

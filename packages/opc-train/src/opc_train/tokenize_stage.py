@@ -176,6 +176,7 @@ def _multipliers(cfg: TokenizeConfig, natural: dict[str, int], log) -> tuple[dic
 def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     import numpy as np
 
+    from opc_core.dataset import count_rows
     from opc_core.progress import track
     from opc_train.token_shards import META_NAME, TokenFingerprint, TokenShardWriter
     from opc_train.tokenizer import encode_documents, save_tokenizer, train_tokenizer
@@ -227,7 +228,8 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     lang_tokens: dict[str, Counter[str]] = defaultdict(Counter)
     docs_in: Counter[str] = Counter()
     for role, ds in datasets.items():
-        for b in track(_batches(ds, cfg.batch_rows, DOC_COLUMNS), f"tokenize {role}"):
+        n_batches = -(-count_rows(ds) // cfg.batch_rows)  # a total for the progress line
+        for b in track(_batches(ds, cfg.batch_rows, DOC_COLUMNS), f"tokenize {role}", total=n_batches, unit="batches"):
             rows = list(zip(*(b[c] for c in DOC_COLUMNS), strict=True))
             records_in += len(rows)
             todo = []
