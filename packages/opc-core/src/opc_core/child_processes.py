@@ -50,10 +50,14 @@ def process_pool(max_workers: int) -> ProcessPoolExecutor:
     )
 
 
-def popen_dying_with_parent(args: Sequence[str], **kwargs) -> subprocess.Popen:
-    """``subprocess.Popen`` whose child gets SIGKILL when this process dies (survives the exec)."""
+def popen_dying_with_parent(args: Sequence[str], *, death_signal: int = signal.SIGKILL,
+                            **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` whose child gets ``death_signal`` when this process dies (survives the exec).
+
+    SIGKILL by default; SIGTERM for a child that must clean up its own children first (torchrun).
+    """
     parent = os.getpid()
-    return subprocess.Popen(args, preexec_fn=lambda: die_with_parent(parent), **kwargs)  # noqa: PLW1509
+    return subprocess.Popen(args, preexec_fn=lambda: die_with_parent(parent, death_signal), **kwargs)  # noqa: PLW1509
 
 
 def supervise(commands: Sequence[Sequence[str]], *, ready: Callable[[], bool] | None = None,

@@ -61,6 +61,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opc_core.child_processes import popen_dying_with_parent
 from opc_core.errors import OpcError
 from opc_core.loopback import free_port
 from opc_eval.vllm_env import VLLMEnv, ensure_vllm_env
@@ -184,8 +185,9 @@ class VLLMServer:
                 cmd[port_at] = str(port)
             log.info("starting vLLM: %s (log: %s)", " ".join(cmd), log_path)
             with open(log_path, "ab") as out:
-                process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                           env=child_env, start_new_session=True)
+                process = popen_dying_with_parent(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                                  stderr=subprocess.STDOUT, env=child_env, start_new_session=True,
+                                                  death_signal=signal.SIGTERM)  # vLLM stops its engine first
             server = cls(model_dir=model_dir, model=model, port=port, process=process, log_path=log_path, _tmp=tmp)
             try:
                 server._wait_healthy(startup_timeout)

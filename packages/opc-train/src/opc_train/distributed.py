@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
+from opc_core.child_processes import popen_dying_with_parent
 from opc_core.errors import OpcError
 from opc_core.loopback import free_port
 from opc_train.engines import convert_deepspeed_checkpoint, deepspeed_config
@@ -62,7 +63,9 @@ def launch(job_path: Path, nproc: int, env: dict[str, str] | None = None) -> Non
     child_env = {**os.environ, **(env or {})}
     child_env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     child_env.setdefault("TORCH_EXTENSIONS_DIR", default_extensions_dir())
-    proc = subprocess.run(cmd, env=child_env)
+    # torchrun gets SIGTERM if we die (kill -9 included) and then stops its workers: no orphaned ranks
+    with popen_dying_with_parent(cmd, env=child_env, death_signal=signal.SIGTERM) as proc:
+        proc.wait()
     if proc.returncode != 0:
         raise OpcError(f"torchrun exited with code {proc.returncode}", where=str(job_path),
                        hint="see the rank logs above; the run resumes from its last checkpoint when re-run")
