@@ -13,8 +13,9 @@ def test_card_names_every_upstream_content_key_and_recorded_numbers(released, up
     card = (model_dir / "README.md").read_text()
     for m in (upstream.data, upstream.tokens, upstream.model, upstream.eval):
         assert f"`{m.key}`" in card and m.fingerprint in card
-    assert "| humaneval | 0.0121951 | 0.0487805 | 164 | 1640 | completion |" in card
-    assert "| mbpp | 0.0246 |  | 378 | 378 | completion |" in card
+    assert "| humaneval | 0.0121951 | 0.0487805 | 164 | 10 | completion |" in card
+    assert "| benchmark | pass@1 | pass@10 | tasks | samples per task | mode |" in card  # 164 tasks x 10 samples
+    assert "| mbpp | 0.0246 |  | 378 | 1 | completion |" in card
     assert "| dedup | 221 | 2.30M | 9 | 100.00k |" in card
     assert "| Python | 200 | 2.00M | 161 | 1.70M |" in card and "max_line_length 30" in card
     tokens = read_manifest(upstream.tokens.uri).metrics
