@@ -125,8 +125,8 @@ def test_kill_9_of_the_supervisor_kills_its_children(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_on_make_ui_stops_the_server_and_the_deployments(tmp_path, loopback_port):
-    proc = _start([sys.executable, "-m", "flows.ui", "--recipe", "recipes/tiny.yaml", "--port", str(loopback_port),
-                   "--grace", "5"], tmp_path, PREFECT_HOME=str(tmp_path / "prefect"))
+    proc = _start(["bash", "scripts/serve_ui.sh", "recipes/tiny.yaml"], tmp_path, OPC_UI_PORT=str(loopback_port),
+                  PREFECT_HOME=str(tmp_path / "prefect"))  # what `make ui` runs; bash execs the supervisor
     kids = _wait_for_descendants(proc, lambda ks: any("flows.deployments" in _cmd(k) for k in ks), tmp_path)
     time.sleep(3.0)  # the deployments process is importing Prefect and registering: a busy moment
     kids = psutil.Process(proc.pid).children(recursive=True) or kids
