@@ -114,3 +114,9 @@ def test_access_denied_says_what_to_grant(moto_with_auth):
                    env={"OPC_S3_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
     line = _assert_one_actionable_line(proc, t, "s3://locked/work", "AWS_ACCESS_KEY_ID")
     assert "access denied" in line or "403" in line
+
+
+def test_a_local_permission_error_is_not_mistaken_for_an_s3_one():
+    from opc_core.remote_errors import explain
+
+    assert explain(PermissionError("[Errno 13] Permission denied: '/root/x'")) is None

@@ -22,6 +22,9 @@ ENDPOINT = ("set OPC_S3_ENDPOINT_URL (or AWS_ENDPOINT_URL) to your S3-compatible
             "http://127.0.0.1:9000; leave both unset for AWS S3")
 
 
+_REMOTE_MODULES = {"botocore", "aiobotocore", "s3fs", "aiohttp", "urllib3"}
+
+
 class RemoteStorageError(OpcError):
     """A remote storage request failed for a reason the user can fix (credentials, endpoint, bucket).
 
@@ -63,6 +66,8 @@ def _uri_from_message(text: str) -> str | None:
 def explain(exc: BaseException, uri: str | None = None) -> RemoteStorageError | None:
     """The user-facing error for a failed remote request, or None when ``exc`` is not one we recognise."""
     chain = _chain(exc)
+    if uri is None and not any(type(e).__module__.split(".")[0] in _REMOTE_MODULES for e in chain):
+        return None  # e.g. a local PermissionError: not ours to explain
     names = {type(e).__name__ for e in chain}
     text = " ".join(str(e) for e in chain)
     uri = uri or _uri_from_message(text)
