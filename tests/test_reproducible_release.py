@@ -35,6 +35,7 @@ def test_two_workdirs_give_the_same_keys_and_a_byte_identical_release(micro_run,
     second_workdir = tmp_path / "second"
     proc = _opc("reproduce", "--recipe", str(micro_recipe_path), f"workdir={second_workdir}")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "starting the orchestrator (Prefect" in proc.stderr  # not ~30 s of silence first
     status = _opc("status", "--json", "--workdir", str(second_workdir))
     second_keys = {e["stage"]: e["key"] for e in json.loads(status.stdout)}
     assert second_keys == first_keys
