@@ -11,10 +11,10 @@ history of each across runs.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from opc_core import storage
+from opc_core.jsonl import read_jsonl
 from opc_core.manifest import Manifest
 
 
@@ -51,7 +51,7 @@ def stage_markdown(manifest: Manifest, cached: bool, seconds: float) -> str:
                           for s in funnel["steps"]])]
     metrics_uri = storage.join(manifest.uri, "metrics.jsonl")
     if storage.exists(metrics_uri):
-        rows = [json.loads(line) for line in storage.read_text(metrics_uri).splitlines() if line.strip()]
+        rows = read_jsonl(metrics_uri)
         val = [r for r in rows if "val_loss" in r]
         train = [r for r in rows if "loss" in r]
         lines += ["", "### Loss", ""]

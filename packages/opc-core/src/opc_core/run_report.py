@@ -25,12 +25,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from opc_core import storage
+from opc_core.jsonl import read_jsonl
 from opc_core.manifest import Manifest, try_read_manifest
 
 REPORT_NAME = "report.html"
@@ -99,9 +99,7 @@ def _figure_png(fig) -> bytes:
 
 
 def _read_jsonl(uri: str) -> list[dict[str, Any]]:
-    if not storage.exists(uri):
-        return []
-    return [json.loads(line) for line in storage.read_text(uri).splitlines() if line.strip()]
+    return read_jsonl(uri) if storage.exists(uri) else []
 
 
 # ---- sections ------------------------------------------------------------------------------------------

@@ -42,9 +42,6 @@ prompts and solutions are indexed).
 from __future__ import annotations
 
 import ast
-import gzip
-import io
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -129,16 +126,9 @@ def _read_jsonl(uri: str) -> list[dict[str, Any]]:
         except FileNotFoundError as exc:
             raise OpcError("benchmark file not found", where=uri,
                            hint="fix stages.data.decontamination.benchmarks[].uri") from exc
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
-    rows = []
-    for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise OpcError(f"line {n} is not JSON: {exc}", where=uri) from exc
-    return rows
+    from opc_core.jsonl import iter_jsonl_bytes
+
+    return [obj for _, obj in iter_jsonl_bytes(data, uri)]
 
 
 def _pick(row: dict[str, Any], wanted: list[str] | None, defaults: tuple[str, ...]) -> list[str]:

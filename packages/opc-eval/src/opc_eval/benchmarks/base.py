@@ -13,8 +13,6 @@ its end. This module does not run anything itself.
 
 from __future__ import annotations
 
-import gzip
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,19 +51,13 @@ class Skip:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    p = Path(path)
-    if not p.exists():
-        raise OpcError(f"benchmark file not found: {p}", hint="pass --data PATH to the benchmark JSONL(.gz)")
-    opener = gzip.open if p.suffix == ".gz" else open
-    out = []
-    with opener(p, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise OpcError(f"line {i} is not JSON: {e}", where=str(p)) from e
-    return out
+    """A benchmark's JSONL(.gz) file (``opc_core.jsonl``: the one reader), with a hint for a missing one."""
+    from opc_core import storage
+    from opc_core.jsonl import read_jsonl as read
+
+    if not storage.is_remote(str(path)) and not Path(path).exists():
+        raise OpcError(f"benchmark file not found: {path}", hint="pass --data PATH to the benchmark JSONL(.gz)")
+    return read(path, "benchmark file")
 
 
 class Benchmark(ABC):
