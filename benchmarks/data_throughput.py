@@ -3,9 +3,24 @@
 Run on demand, never part of ``make test``:
 
     .venv/bin/python benchmarks/data_throughput.py [--dev ../shared/data/raw_code/dev.jsonl.gz] [--docs 600]
-        [--only signals_filter|minhash|dedup] [--repeat 3]
+        [--only whole_command|signals_filter|minhash|dedup] [--repeat 3]
+
+    # the whole command against the reference (build the reference once, see below):
+    OPC_REF_ROOT=/tmp/opcref/opc_data_filtering .venv/bin/python benchmarks/data_throughput.py --only whole_command
 
 Sections:
+
+* ``bench_whole_command``: the whole ``opc data filter --workers 1 INPUT OUT`` command (start-up imports,
+  reading, language id, documents, signals, rules, writing Parquet) against the whole OpenCoder reference
+  filter driven by ``../shared/reference/driver/opc_reference_driver.py`` on the same input, in the same
+  run, each a child process pinned to one core (``--cpu``), timed in CPU seconds (user + sys of the child,
+  ``os.wait4``), ratio reported, on the dev corpus and on a varied mix of real files heavy in languages
+  that still use the Pygments fallback (``build_varied_mix``). Also the keep/drop agreement with the
+  reference's ``effective`` (the few differences are its seeded random rules, DIVERGENCES.md section 1).
+  Build the reference at its pinned commit (it is never part of this repository):
+  fetch ``github:OpenCoder-llm/opc_data_filtering`` with the search tool's fetch (a git directory),
+  then ``OPCREF=/tmp/opcref bash ../shared/reference/driver/setup.sh GIT_DIR``; give its root as
+  ``$OPC_REF_ROOT`` (or ``--ref-root``); its Python is ``$OPC_REF_ROOT/../venv/bin/python``.
 
 * ``bench_signals_filter``: files/s and MB/s (raw bytes) on one core for language id + every quality
   signal + the keep/drop decision (``opc_data.filtering.filter_records``) over the whole dev corpus.
@@ -27,12 +42,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw_code" / "dev.jsonl.gz"
+_SHARED = next((p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()),
+               Path("/work/shared"))  # ../shared beside a checkout (a worktree sits one level deeper)
+DEFAULT_DEV = _SHARED / "data" / "raw_code" / "dev.jsonl.gz"
 NUM_PERM = 2048
 
 
@@ -121,6 +142,61 @@ def bench_minhash(dev_path: Path, n_docs: int = 600) -> dict[str, float]:
     return results
 
 
+# The varied mix: real files of this machine's installed software (Debian packages, the Google Cloud SDK,
+# the shared virtualenv), heavy in languages our scanners do not cover (YAML, shell, Perl, CMake, XML,
+# Makefile, PHP, Tcl, reStructuredText, ...), plus every 4th dev file. Files are taken in sorted path order,
+# evenly spaced, <= MIX_MAX_BYTES each, so the same machine image gives the same mix.
+MIX_GLOBS: tuple[tuple[str, str, int], ...] = (
+    ("/usr/lib/google-cloud-sdk/lib", "**/*.yaml", 260),
+    ("/usr/share/perl/5.36.0", "**/*.pm", 90),
+    ("/usr/share/perl5", "**/*.pm", 50),
+    ("/usr/share/cmake-3.25/Modules", "**/*.cmake", 110),
+    ("/usr/share/cmake-3.25/Help", "**/*.rst", 50),
+    ("/usr/lib/google-cloud-sdk/platform", "**/*.xml", 60),
+    ("/usr/lib/google-cloud-sdk/platform", "**/*.php", 50),
+    ("/usr/lib/google-cloud-sdk/platform", "**/*.sh", 20),
+    ("/usr/lib/perf-core", "**/*.sh", 39),
+    ("/usr/share/doc/git/contrib", "**/*.sh", 12),
+    ("/usr/share/doc/git/contrib", "**/Makefile", 12),
+    ("/usr/share/dpkg", "*.mk", 7),
+    ("/usr/share/tcltk", "**/*.tcl", 30),
+    ("/usr/share/alsa/ucm2", "**/*.conf", 40),
+    ("/usr/lib/llvm-14/build/utils", "**/*.cfg", 20),
+    ("/usr/lib/node_modules/npm/docs", "**/*.md", 30),
+    ("/usr/lib/google-cloud-sdk/platform", "**/*.cfg", 10),
+    ("/usr/lib/google-cloud-sdk/platform", "**/*.toml", 10),
+)
+MIX_MAX_BYTES = 64_000
+
+
+def build_varied_mix(out: Path, dev_path: Path = DEFAULT_DEV) -> tuple[int, float]:
+    """Write the varied mix (see ``MIX_GLOBS``) as Stack-style JSONL.gz; returns (files, MB)."""
+    import hashlib
+
+    records = _load(dev_path)[::4]
+    for root, pattern, count in MIX_GLOBS:
+        paths = sorted(p for p in Path(root).glob(pattern) if p.is_file() and 0 < p.stat().st_size <= MIX_MAX_BYTES)
+        step = max(1, len(paths) // count) if paths else 1
+        for p in paths[::step][:count]:
+            data = p.read_bytes()
+            if b"\0" in data[:8000]:
+                continue
+            try:
+                content = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            records.append({
+                "blob_id": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+                "repo_name": "local/" + root.strip("/").replace("/", "-"),
+                "path": str(p.relative_to(root)), "content": content, "size": len(data),
+                "license": "unknown", "is_binary": False, "src_encoding": "UTF-8",
+            })
+    with gzip.open(out, "wt", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r) + "\n")
+    return len(records), sum(int(r["size"]) for r in records) / 1e6
+
+
 REFERENCE_MB_PER_S = 0.29  # OpenCoder reference filter, one core, median on this machine (issue #3)
 DEFAULT_REFERENCE = DEFAULT_DEV.parents[2] / "reference" / "opc_dev.jsonl.gz"
 
@@ -175,6 +251,63 @@ def bench_signals_filter(
     return results
 
 
+DRIVER = _SHARED / "reference" / "driver" / "opc_reference_driver.py"
+
+
+def _cpu_seconds(cmd: list[str], cpu: int, env: dict[str, str] | None = None) -> float:
+    """Run ``cmd`` pinned to core ``cpu``; its CPU seconds (user + sys, descendants it waited for included)."""
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),  # noqa: PLW1509  (no threads here)
+    )
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_whole_command(corpora: dict[str, Path | None], ref_root: Path | None, cpu: int = 0) -> dict[str, float]:
+    """The whole ``opc data filter`` vs the whole reference filter, one core each, CPU s (module doc)."""
+    import pyarrow.parquet as pq
+
+    opc = Path(sys.executable).with_name("opc")
+    ref_python = ref_root.parent / "venv" / "bin" / "python" if ref_root else None
+    if ref_root is None or not (ref_root.is_dir() and ref_python and ref_python.exists()):
+        print("\nwhole command: no reference (set OPC_REF_ROOT or --ref-root; see the module doc): ours only")
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="opc-bench-") as tmp:
+        for label, corpus in corpora.items():
+            if corpus is None:
+                corpus = Path(tmp) / "varied_mix.jsonl.gz"
+                build_varied_mix(corpus)
+            records = _load(corpus)
+            mb = sum(int(r["size"]) for r in records) / 1e6
+            out = Path(tmp) / f"ours-{label}"
+            ours = _cpu_seconds([str(opc), "data", "filter", "--workers", "1", str(corpus), str(out)], cpu)
+            keep = [k for f in sorted(out.glob("part-*.parquet")) for k in pq.read_table(f, columns=["keep"])
+                    .column("keep").to_pylist()]
+            print(f"\nwhole command on {label}: {len(records)} files ({mb:.1f} MB), one core (cpu {cpu}), CPU s")
+            print(f"  opc data filter --workers 1   {ours:8.2f} s  {mb / ours:6.2f} MB/s")
+            results[f"{label}.ours_s"] = ours
+            if ref_root is None or ref_python is None or not ref_python.exists():
+                continue
+            ref_out = Path(tmp) / f"ref-{label}.jsonl.gz"
+            env = {**os.environ, "OPC_REF_ROOT": str(ref_root)}
+            ref = _cpu_seconds([str(ref_python), str(DRIVER), "--input-jsonl", str(corpus), "--output", str(ref_out)],
+                               cpu, env)
+            effective = [int(r["effective"]) for r in _load(ref_out)]
+            agree = sum(int(k) == e for k, e in zip(keep, effective, strict=True))
+            print(f"  reference filter (driver)     {ref:8.2f} s  {mb / ref:6.2f} MB/s")
+            print(f"  ours vs reference             {ref / ours:8.1f}x faster")
+            print(f"  keep/drop equal to the reference's effective: {agree} / {len(keep)}")
+            results.update({f"{label}.reference_s": ref, f"{label}.ratio": ref / ours,
+                            f"{label}.agreement": agree / len(keep)})
+    return results
+
+
 def bench_dedup(dev_path: Path) -> None:
     """Whole exact + fuzzy ``deduplicate`` on the corpus (no baseline: a scale reference)."""
     from opc_data.dedup import deduplicate
@@ -203,12 +336,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("signals_filter", "minhash", "dedup"),
+        choices=("whole_command", "signals_filter", "minhash", "dedup"),
         action="append",
         help="run only these sections (repeatable); default: all",
     )
+    parser.add_argument("--ref-root", type=Path, default=os.environ.get("OPC_REF_ROOT"),
+                        help="the reference checkout (opc_data_filtering; its venv beside it)")
+    parser.add_argument("--cpu", type=int, default=0, help="the core both whole commands are pinned to")
+    parser.add_argument("--mix", type=Path, default=None, help="a varied mix already built (default: build one)")
     args = parser.parse_args()
-    only = set(args.only or ("signals_filter", "minhash", "dedup"))
+    only = set(args.only or ("whole_command", "signals_filter", "minhash", "dedup"))
+    if "whole_command" in only:
+        bench_whole_command({"dev": args.dev, "varied_mix": args.mix}, args.ref_root and Path(args.ref_root), args.cpu)
     if "signals_filter" in only:
         bench_signals_filter(args.dev, args.repeat, args.reference)
     if "minhash" in only:
