@@ -13,7 +13,7 @@ together. This package replaces it, for the languages that carry language-specif
 cpp, csharp, java, go, javascript, html) and for frequent others (typescript, rust, sql, json), with
 one linear scanner per language that reproduces the *Pygments 2.18 classification* (the version the
 reference run used; not the language's real grammar): each scanner jumps between the few characters that can open a comment or a string with one
-compiled regex search, and knows the quirks of the Pygments lexer it stands for (for example: the C
+compiled regex search (one shared loop, ``opc_data.lexing.events``, with a hook per event kind; JavaScript, Ruby and HTML keep their own loops, see there), and knows the quirks of the Pygments lexer it stands for (for example: the C
 lexer's ``//`` comment swallows its newline and a ``#include`` line's trailing text is a comment; the
 Python lexer calls any triple-quoted string that starts a line a docstring; in the Java lexer an
 unterminated ``/*`` is not a comment). Where a quirk could not be reproduced the scanner is documented

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 
+from opc_data.lexing.events import Hook, Scan, scan_events
 from opc_data.lexing.lookahead import Lookahead
 
 __all__ = ["c_spans", "cpp_spans", "csharp_spans", "java_spans", "go_spans"]
@@ -124,51 +125,62 @@ def _if0(text: str, pos: int) -> int:
         pos = end
 
 
+def _c_pp(scan: Scan, m: re.Match[str], cpp: bool) -> int:
+    text = scan.text
+    hash_pos = m.end() - 1
+    if m.group("ppc"):
+        # Pygments lexes the text before '#' with a fresh lexer: the first '*/' ends the comment
+        prefix = m.start()
+        scan.spans.extend((prefix + a, prefix + b) for a, b in _c_family(text[prefix:hash_pos], cpp))
+    if _C_IF0.match(text, hash_pos):
+        return _if0(text, hash_pos + 1)
+    return _macro(text, hash_pos + 1, scan.spans, scan.la)
+
+
+def _c_line_comment(scan: Scan, m: re.Match[str]) -> int:
+    e = _C_LINE_COMMENT.match(scan.text, m.start())
+    end = e.end() if e else scan.n
+    scan.spans.append((m.start(), end))
+    return end
+
+
+def _c_block_comment(scan: Scan, m: re.Match[str]) -> int:
+    e = scan.la.find("*/", m.end())
+    end = scan.n if e < 0 else e + 2
+    scan.spans.append((m.start(), end))
+    return end
+
+
+def _c_string(scan: Scan, m: re.Match[str]) -> int:
+    e = _C_STRING.match(scan.text, m.start())
+    return e.end() if e else m.end()
+
+
+def _c_char(scan: Scan, m: re.Match[str]) -> int:
+    e = _C_CHAR.match(scan.text, m.start())
+    return e.end() if e else m.end()
+
+
+def _cpp_raw_string(scan: Scan, m: re.Match[str]) -> int:
+    close = scan.la.find(")" + m.group("delim") + '"', m.end())
+    if close < 0:  # not a raw string after all: 'R' is an identifier, '"' opens a string
+        e = _C_STRING.match(scan.text, m.end("delim") - len(m.group("delim")) - 1)
+        return e.end() if e else m.end()
+    return close + len(m.group("delim")) + 2
+
+
+def _c_hooks(cpp: bool) -> dict[str, Hook]:
+    pp: Hook = lambda scan, m: _c_pp(scan, m, cpp)  # noqa: E731
+    return {"pp": pp, "ppc": pp, "lc": _c_line_comment, "bc": _c_block_comment, "str": _c_string,
+            "chr": _c_char, "raw": _cpp_raw_string, "delim": _cpp_raw_string}
+
+
+_C_HOOKS = _c_hooks(cpp=False)
+_CPP_HOOKS = _c_hooks(cpp=True)
+
+
 def _c_family(text: str, cpp: bool) -> Spans:
-    spans: Spans = []
-    la = Lookahead(text)
-    pos = 0
-    n = len(text)
-    search = (_C_EVENT if cpp else _C_EVENT_NORAW).search
-    while pos < n:
-        m = search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        if k in ("pp", "ppc"):
-            hash_pos = m.end() - 1
-            if m.group("ppc"):
-                # Pygments lexes the text before '#' with a fresh lexer: the first '*/' ends the comment
-                prefix = m.start()
-                spans.extend((prefix + a, prefix + b) for a, b in _c_family(text[prefix:hash_pos], cpp))
-            if _C_IF0.match(text, hash_pos):
-                pos = _if0(text, hash_pos + 1)
-            else:
-                pos = _macro(text, hash_pos + 1, spans, la)
-        elif k == "lc":
-            e = _C_LINE_COMMENT.match(text, m.start())
-            end = e.end() if e else n
-            spans.append((m.start(), end))
-            pos = end
-        elif k == "bc":
-            e = la.find("*/", m.end())
-            end = n if e < 0 else e + 2
-            spans.append((m.start(), end))
-            pos = end
-        elif k == "str":
-            e = _C_STRING.match(text, m.start())
-            pos = e.end() if e else m.end()
-        elif k == "chr":
-            e = _C_CHAR.match(text, m.start())
-            pos = e.end() if e else m.end()
-        else:  # raw string (C++)
-            close = la.find(")" + m.group("delim") + '"', m.end())
-            if close < 0:  # not a raw string after all: 'R' is an identifier, '"' opens a string
-                e = _C_STRING.match(text, m.end("delim") - len(m.group("delim")) - 1)
-                pos = e.end() if e else m.end()
-            else:
-                pos = close + len(m.group("delim")) + 2
-    return spans
+    return scan_events(text, _C_EVENT, _CPP_HOOKS) if cpp else scan_events(text, _C_EVENT_NORAW, _C_HOOKS)
 
 
 def c_spans(text: str) -> Spans:
@@ -188,41 +200,57 @@ _JAVA_TEXT_BLOCK = re.compile(r'(?s)"""\n(?:[^"\\]|\\.|"(?!""))*(?:"""|\Z)')
 _JAVA_CHAR = re.compile(r"(?s)'\\u[0-9a-fA-F]{4}'|'\\.'|'[^\\]'")
 
 
+def _line_comment_to_newline(scan: Scan, m: re.Match[str]) -> int:
+    """A ``//`` comment that ends before its newline (Java, Go)."""
+    s = m.start()
+    e = scan.text.find("\n", s)
+    end = scan.n if e < 0 else e
+    scan.spans.append((s, end))
+    return end
+
+
+def _line_comment_with_newline(scan: Scan, m: re.Match[str]) -> int:
+    """A ``//`` comment that includes its newline (C#)."""
+    s = m.start()
+    e = scan.text.find("\n", s)
+    end = scan.n if e < 0 else e + 1
+    scan.spans.append((s, end))
+    return end
+
+
+def _closed_block_comment(scan: Scan, m: re.Match[str]) -> int:
+    """``/* ... */``; without ``*/`` the ``/`` is an operator (Java, C#)."""
+    s = m.start()
+    e = scan.la.find("*/", s + 2)
+    if e < 0:
+        return s + 1
+    scan.spans.append((s, e + 2))
+    return e + 2
+
+
+def _java_text_block(scan: Scan, m: re.Match[str]) -> int:
+    e = _JAVA_TEXT_BLOCK.match(scan.text, m.start())
+    return e.end() if e else scan.n
+
+
+def _java_string(scan: Scan, m: re.Match[str]) -> int:
+    e = _JAVA_STRING.match(scan.text, m.start())
+    return e.end() if e else scan.n  # unterminated: Pygments stays in the string state to the end
+
+
+def _java_char(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = _JAVA_CHAR.match(scan.text, s)
+    return e.end() if e else s + 1
+
+
+_JAVA_HOOKS: dict[str, Hook] = {"lc": _line_comment_to_newline, "bc": _closed_block_comment,
+                                "tb": _java_text_block, "str": _java_string, "chr": _java_char}
+
+
 def java_spans(text: str) -> Spans:
     """Comment spans of preprocessed Java source (Pygments JavaLexer)."""
-    spans: Spans = []
-    la = Lookahead(text)
-    pos = 0
-    n = len(text)
-    search = _JAVA_EVENT.search
-    while pos < n:
-        m = search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        s = m.start()
-        if k == "lc":
-            e = text.find("\n", s)
-            end = n if e < 0 else e
-            spans.append((s, end))
-            pos = end
-        elif k == "bc":
-            e = la.find("*/", s + 2)
-            if e < 0:
-                pos = s + 1
-            else:
-                spans.append((s, e + 2))
-                pos = e + 2
-        elif k == "tb":
-            e = _JAVA_TEXT_BLOCK.match(text, s)
-            pos = e.end() if e else n
-        elif k == "str":
-            e = _JAVA_STRING.match(text, s)
-            pos = e.end() if e else n  # unterminated: Pygments stays in the string state to the end
-        else:
-            e = _JAVA_CHAR.match(text, s)
-            pos = e.end() if e else s + 1
-    return spans
+    return scan_events(text, _JAVA_EVENT, _JAVA_HOOKS)
 
 
 # ---------------------------------------------------------------------------------------------- C#
@@ -236,49 +264,41 @@ _CS_STRING = re.compile(r'(?s)\$?"(?:\\\\|\\[^\\]|[^"\\\n])*["\n]')
 _CS_CHAR = re.compile(r"(?s)'\\.'|'[^\\]'")
 
 
+def _cs_attribute(scan: Scan, m: re.Match[str]) -> int:
+    e = scan.la.find("]", m.end())
+    return m.end() if e < 0 else e + 1  # no closing bracket: not an attribute; go on after the '['
+
+
+def _cs_verbatim(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = _CS_VERBATIM.match(scan.text, s)
+    return e.end() if e else s + 1
+
+
+def _cs_string(scan: Scan, m: re.Match[str]) -> int:
+    e = _CS_STRING.match(scan.text, m.start())
+    return e.end() if e else m.end()
+
+
+def _cs_char(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = _CS_CHAR.match(scan.text, s)
+    return e.end() if e else s + 1
+
+
+def _cs_preprocessor(scan: Scan, m: re.Match[str]) -> int:
+    """A preprocessor line: code up to and including the newline."""
+    e = scan.text.find("\n", m.end())
+    return scan.n if e < 0 else e + 1
+
+
+_CS_HOOKS: dict[str, Hook] = {"attr": _cs_attribute, "lc": _line_comment_with_newline, "bc": _closed_block_comment,
+                              "vstr": _cs_verbatim, "str": _cs_string, "chr": _cs_char, "pp": _cs_preprocessor}
+
+
 def csharp_spans(text: str) -> Spans:
     """Comment spans of preprocessed C# source (Pygments CSharpLexer)."""
-    spans: Spans = []
-    la = Lookahead(text)
-    pos = 0
-    n = len(text)
-    search = _CS_EVENT.search
-    while pos < n:
-        m = search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        s = m.start()
-        if k == "attr":
-            e = la.find("]", m.end())
-            pos = n if e < 0 else e + 1
-            if e < 0:  # no closing bracket: not an attribute; go on after the '['
-                pos = m.end()
-        elif k == "lc":
-            e = text.find("\n", s)
-            end = n if e < 0 else e + 1
-            spans.append((s, end))
-            pos = end
-        elif k == "bc":
-            e = la.find("*/", s + 2)
-            if e < 0:
-                pos = s + 1
-            else:
-                spans.append((s, e + 2))
-                pos = e + 2
-        elif k == "vstr":
-            e = _CS_VERBATIM.match(text, s)
-            pos = e.end() if e else s + 1
-        elif k == "str":
-            e = _CS_STRING.match(text, s)
-            pos = e.end() if e else m.end()
-        elif k == "chr":
-            e = _CS_CHAR.match(text, s)
-            pos = e.end() if e else s + 1
-        else:  # preprocessor line: code up to and including the newline
-            e = text.find("\n", m.end())
-            pos = n if e < 0 else e + 1
-    return spans
+    return scan_events(text, _CS_EVENT, _CS_HOOKS)
 
 
 # ---------------------------------------------------------------------------------------------- Go
@@ -290,42 +310,42 @@ _GO_CHAR = re.compile(
 )
 
 
+# once an opener finds no closer, no later opener of the same kind can (see lookahead.py): scan.flags
+
+
+def _go_block_comment(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = None if scan.flags.get("block_dead") else _GO_BLOCK.match(scan.text, s)
+    scan.flags["block_dead"] = e is None
+    if e is None:
+        return s + 1
+    scan.spans.append((s, e.end()))
+    return e.end()
+
+
+def _go_raw_string(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = scan.la.find("`", s + 1)
+    return s + 1 if e < 0 else e + 1
+
+
+def _go_string(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = None if scan.flags.get("string_dead") else _GO_STRING.match(scan.text, s)
+    scan.flags["string_dead"] = e is None
+    return e.end() if e else s + 1
+
+
+def _go_char(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = _GO_CHAR.match(scan.text, s)
+    return e.end() if e else s + 1
+
+
+_GO_HOOKS: dict[str, Hook] = {"lc": _line_comment_to_newline, "bc": _go_block_comment, "raw": _go_raw_string,
+                              "str": _go_string, "chr": _go_char}
+
+
 def go_spans(text: str) -> Spans:
     """Comment spans of preprocessed Go source (Pygments GoLexer)."""
-    spans: Spans = []
-    la = Lookahead(text)
-    # once an opener finds no closer, no later opener of the same kind can (see lookahead.py)
-    block_dead = string_dead = False
-    pos = 0
-    n = len(text)
-    search = _GO_EVENT.search
-    while pos < n:
-        m = search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        s = m.start()
-        if k == "lc":
-            e = text.find("\n", s)
-            end = n if e < 0 else e
-            spans.append((s, end))
-            pos = end
-        elif k == "bc":
-            e = None if block_dead else _GO_BLOCK.match(text, s)
-            block_dead = e is None
-            if e is None:
-                pos = s + 1
-            else:
-                spans.append((s, e.end()))
-                pos = e.end()
-        elif k == "raw":
-            e = la.find("`", s + 1)
-            pos = s + 1 if e < 0 else e + 1
-        elif k == "str":
-            e = None if string_dead else _GO_STRING.match(text, s)
-            string_dead = e is None
-            pos = e.end() if e else s + 1
-        else:
-            e = _GO_CHAR.match(text, s)
-            pos = e.end() if e else s + 1
-    return spans
+    return scan_events(text, _GO_EVENT, _GO_HOOKS)

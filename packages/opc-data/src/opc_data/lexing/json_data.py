@@ -13,45 +13,41 @@ from __future__ import annotations
 
 import re
 
-from opc_data.lexing.lookahead import Lookahead
+from opc_data.lexing.events import Hook, Scan, scan_events
 
 __all__ = ["json_spans"]
 
 Spans = list[tuple[int, int]]
 
-_EVENT = re.compile(r'[/"]')
+_EVENT = re.compile(r'(?P<str>")|(?P<slash>/)')
 _STRING = re.compile(r'(?s)"(?>[^"\\]+|\\u(?>[0-9a-fA-F]{4}|[0-9a-fA-F]{0,3}.)|\\.)*"')
+
+
+def _string(scan: Scan, m: re.Match[str]) -> int:
+    e = _STRING.match(scan.text, m.start())
+    return scan.n if e is None else e.end()  # unterminated: an error token to the end
+
+
+def _slash(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    nxt = scan.text[s + 1 : s + 2]
+    if nxt == "/":
+        e = scan.text.find("\n", s + 2)
+        end = scan.n if e < 0 else e
+        scan.spans.append((s, end))
+        return end
+    if nxt == "*":
+        e = scan.la.find("*/", s + 2)
+        if e < 0:
+            return scan.n  # unterminated: an error token to the end
+        scan.spans.append((s, e + 2))
+        return e + 2
+    return s + 1
+
+
+_HOOKS: dict[str, Hook] = {"str": _string, "slash": _slash}
 
 
 def json_spans(text: str) -> Spans:
     """Comment spans (half-open) of preprocessed JSON ``text``."""
-    spans: Spans = []
-    n = len(text)
-    la = Lookahead(text)
-    pos = 0
-    while pos < n:
-        m = _EVENT.search(text, pos)
-        if m is None:
-            break
-        s = m.start()
-        if text[s] == '"':
-            e = _STRING.match(text, s)
-            if e is None:
-                break  # unterminated: an error token to the end
-            pos = e.end()
-            continue
-        nxt = text[s + 1 : s + 2]
-        if nxt == "/":
-            e = text.find("\n", s + 2)
-            end = n if e < 0 else e
-            spans.append((s, end))
-            pos = end
-        elif nxt == "*":
-            e = la.find("*/", s + 2)
-            if e < 0:
-                break  # unterminated: an error token to the end
-            spans.append((s, e + 2))
-            pos = e + 2
-        else:
-            pos = s + 1
-    return spans
+    return scan_events(text, _EVENT, _HOOKS)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from opc_data.lexing.events import Hook, Scan, scan_events
+
 __all__ = ["python_spans"]
 
 # Next event in code: a docstring head at a line start, a comment, or a string opening (with prefix).
@@ -40,48 +42,49 @@ _END = {
 }
 
 
+def _docstring(scan: Scan, m: re.Match[str]) -> int:
+    head = m.group("doc")
+    q = head[-3:]
+    qstart = m.end() - 3
+    close = scan.text.find(q, m.end())
+    if close >= 0:
+        scan.spans.append((qstart, close + 3))
+        return close + 3
+    # unterminated: an ordinary (escaped) triple-quoted string to the end of the file
+    raw = "r" in head.lower()
+    e = _END[(q, raw)].match(scan.text, m.end())
+    return e.end() if e else scan.n
+
+
+def _hash(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = scan.text.find("\n", s)
+    if e < 0:
+        e = scan.n
+    scan.spans.append((s, e))
+    return e
+
+
+def _string(scan: Scan, m: re.Match[str]) -> int:
+    text = scan.text
+    whole = m.group("str")
+    pfx = m.group("pfx")
+    q = whole[len(pfx):]
+    start = m.end()
+    if pfx and m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+        # the letters belong to an identifier (e.g. ``expr"``); only the quote opens the string
+        pfx = ""
+    raw = "r" in pfx.lower()
+    e = _END[(q, raw)].match(text, start)
+    pos = e.end() if e else scan.n
+    if pos == start and q in ('"', "'") and start < scan.n and text[start] != "\n":
+        pos = start + 1  # defensive: always progress
+    return pos
+
+
+_HOOKS: dict[str, Hook] = {"doc": _docstring, "hash": _hash, "str": _string, "pfx": _string}
+
+
 def python_spans(text: str) -> list[tuple[int, int]]:
     """Comment spans (half-open) of preprocessed Python source ``text``."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    n = len(text)
-    search = _EVENT.search
-    while pos < n:
-        m = search(text, pos)
-        if m is None:
-            break
-        kind = m.lastgroup
-        if kind == "doc":
-            head = m.group("doc")
-            q = head[-3:]
-            qstart = m.end() - 3
-            close = text.find(q, m.end())
-            if close >= 0:
-                spans.append((qstart, close + 3))
-                pos = close + 3
-                continue
-            # unterminated: an ordinary (escaped) triple-quoted string to the end of the file
-            raw = "r" in head.lower()
-            e = _END[(q, raw)].match(text, m.end())
-            pos = e.end() if e else n
-        elif kind == "hash":
-            s = m.start()
-            e = text.find("\n", s)
-            if e < 0:
-                e = n
-            spans.append((s, e))
-            pos = e
-        else:
-            whole = m.group("str")
-            pfx = m.group("pfx")
-            q = whole[len(pfx):]
-            start = m.end()
-            if pfx and m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
-                # the letters belong to an identifier (e.g. ``expr"``); only the quote opens the string
-                pfx = ""
-            raw = "r" in pfx.lower()
-            e = _END[(q, raw)].match(text, start)
-            pos = e.end() if e else n
-            if pos == start and q in ('"', "'") and start < n and text[start] != "\n":
-                pos = start + 1  # defensive: always progress
-    return spans
+    return scan_events(text, _EVENT, _HOOKS)

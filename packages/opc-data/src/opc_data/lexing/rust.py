@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from opc_data.lexing.lookahead import Lookahead
+from opc_data.lexing.events import Hook, Scan, scan_events
 
 __all__ = ["rust_spans"]
 
@@ -63,45 +63,50 @@ def _attribute_end(text: str, pos: int) -> int:
     return pos
 
 
+def _line_comment(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = scan.text.find("\n", s)
+    end = scan.n if e < 0 else e + 1
+    scan.spans.append((s, end))
+    return end
+
+
+def _block_comment(scan: Scan, m: re.Match[str]) -> int:
+    end = _block_end(scan.text, m.end())
+    scan.spans.append((m.start(), end))
+    return end
+
+
+def _string(scan: Scan, m: re.Match[str]) -> int:
+    text = scan.text
+    s = m.start()
+    head = _RAW_HEAD.search(text, max(0, s - 64), s)
+    if head is not None:
+        hashes = head.group(1)
+        close = scan.la.find('"' + hashes, s + 1)
+        if close >= 0:
+            return close + 1 + len(hashes)
+        # no closing: `r`/`r#` are an identifier and punctuation, the quote opens a string
+    e = _STRING.match(text, s)
+    return e.end() if e else scan.n
+
+
+def _char(scan: Scan, m: re.Match[str]) -> int:
+    text = scan.text
+    s = m.start()
+    byte = s > 0 and text[s - 1] == "b" and (s < 2 or not (text[s - 2].isalnum() or text[s - 2] == "_"))
+    e = _BYTE_CHAR.match(text, s - 1) if byte else _CHAR.match(text, s)
+    return e.end() if e else s + 1  # a lifetime tick
+
+
+_HOOKS: dict[str, Hook] = {"lc": _line_comment, "bc": _block_comment, "str": _string, "chr": _char,
+                           "attr": lambda scan, m: _attribute_end(scan.text, m.end())}
+
+
 def rust_spans(text: str) -> Spans:
     """Comment spans (half-open) of preprocessed Rust source ``text``."""
-    spans: Spans = []
-    n = len(text)
-    la = Lookahead(text)
     pos = 0
     if text.startswith("#!") and not text.startswith("#![") and not text.startswith(("#!\r", "#!\n")):
         pos = text.find("\n")  # Comment.Preproc: code
-        pos = n if pos < 0 else pos
-    while pos < n:
-        m = _EVENT.search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        s = m.start()
-        if k == "lc":
-            e = text.find("\n", s)
-            end = n if e < 0 else e + 1
-            spans.append((s, end))
-            pos = end
-        elif k == "bc":
-            end = _block_end(text, m.end())
-            spans.append((s, end))
-            pos = end
-        elif k == "str":
-            head = _RAW_HEAD.search(text, max(0, s - 64), s)
-            if head is not None:
-                hashes = head.group(1)
-                close = la.find('"' + hashes, s + 1)
-                if close >= 0:
-                    pos = close + 1 + len(hashes)
-                    continue
-                # no closing: `r`/`r#` are an identifier and punctuation, the quote opens a string
-            e = _STRING.match(text, s)
-            pos = e.end() if e else n
-        elif k == "chr":
-            byte = s > 0 and text[s - 1] == "b" and (s < 2 or not (text[s - 2].isalnum() or text[s - 2] == "_"))
-            e = _BYTE_CHAR.match(text, s - 1) if byte else _CHAR.match(text, s)
-            pos = e.end() if e else s + 1  # a lifetime tick
-        else:
-            pos = _attribute_end(text, m.end())
-    return spans
+        pos = len(text) if pos < 0 else pos
+    return scan_events(text, _EVENT, _HOOKS, pos)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from opc_data.lexing.events import Hook, Scan, scan_events
+
 __all__ = ["sql_spans"]
 
 Spans = list[tuple[int, int]]
@@ -38,34 +40,35 @@ def _quoted_end(text: str, start: int, quote: str) -> int:
     return last_pair_end if last_pair_end > 0 else start + 1
 
 
+def _line_comment(scan: Scan, m: re.Match[str]) -> int:
+    s = m.start()
+    e = scan.text.find("\n", s)
+    end = scan.n if e < 0 else e + 1
+    scan.spans.append((s, end))
+    return end
+
+
+def _block_comment(scan: Scan, m: re.Match[str]) -> int:
+    depth = 1
+    p = m.end()
+    while depth:
+        b = _BLOCK_EVENT.search(scan.text, p)
+        if b is None:
+            p = scan.n
+            break
+        depth += 1 if b.group() == "/*" else -1
+        p = b.end()
+    scan.spans.append((m.start(), p))
+    return p
+
+
+_HOOKS: dict[str, Hook] = {
+    "lc": _line_comment, "bc": _block_comment,
+    "sq": lambda scan, m: _quoted_end(scan.text, m.start(), "'"),
+    "dq": lambda scan, m: _quoted_end(scan.text, m.start(), '"'),
+}
+
+
 def sql_spans(text: str) -> Spans:
     """Comment spans (half-open) of preprocessed SQL ``text``."""
-    spans: Spans = []
-    n = len(text)
-    pos = 0
-    while pos < n:
-        m = _EVENT.search(text, pos)
-        if m is None:
-            break
-        k = m.lastgroup
-        s = m.start()
-        if k == "lc":
-            e = text.find("\n", s)
-            end = n if e < 0 else e + 1
-            spans.append((s, end))
-            pos = end
-        elif k == "bc":
-            depth = 1
-            p = m.end()
-            while depth:
-                b = _BLOCK_EVENT.search(text, p)
-                if b is None:
-                    p = n
-                    break
-                depth += 1 if b.group() == "/*" else -1
-                p = b.end()
-            spans.append((s, p))
-            pos = p
-        else:
-            pos = _quoted_end(text, s, "'" if k == "sq" else '"')
-    return spans
+    return scan_events(text, _EVENT, _HOOKS)
