@@ -10,7 +10,7 @@ Run on demand, never part of ``make test``:
 
 Sections:
 
-* ``bench_whole_command``: the whole ``opc data filter --workers 1 INPUT OUT`` command (start-up imports,
+* ``bench_whole_command``: the whole ``opc data filter INPUT OUT`` command (one worker: one core) (start-up imports,
   reading, language id, documents, signals, rules, writing Parquet) against the whole OpenCoder reference
   filter driven by ``../shared/reference/driver/opc_reference_driver.py`` on the same input, in the same
   run, each a child process pinned to one core (``--cpu``), timed in CPU seconds (user + sys of the child,
@@ -286,11 +286,12 @@ def bench_whole_command(corpora: dict[str, Path | None], ref_root: Path | None, 
             records = _load(corpus)
             mb = sum(int(r["size"]) for r in records) / 1e6
             out = Path(tmp) / f"ours-{label}"
-            ours = _cpu_seconds([str(opc), "data", "filter", "--workers", "1", str(corpus), str(out)], cpu)
+            # default workers: one per core the process may use, so pinned to one core it filters inline
+            ours = _cpu_seconds([str(opc), "data", "filter", str(corpus), str(out)], cpu)
             keep = [k for f in sorted(out.glob("part-*.parquet")) for k in pq.read_table(f, columns=["keep"])
                     .column("keep").to_pylist()]
             print(f"\nwhole command on {label}: {len(records)} files ({mb:.1f} MB), one core (cpu {cpu}), CPU s")
-            print(f"  opc data filter --workers 1   {ours:8.2f} s  {mb / ours:6.2f} MB/s")
+            print(f"  opc data filter (whole)       {ours:8.2f} s  {mb / ours:6.2f} MB/s")
             results[f"{label}.ours_s"] = ours
             if ref_root is None or ref_python is None or not ref_python.exists():
                 continue

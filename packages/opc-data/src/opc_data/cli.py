@@ -34,7 +34,7 @@ app = typer.Typer(help="Data-stage tools: filter (OpenCoder rules) and dedup (ex
 
 InputArg = Annotated[str, typer.Argument(help="Stack-style JSONL(.gz)/Parquet file, folder or glob (local or s3://)")]
 OutputArg = Annotated[str, typer.Argument(help="output folder (local or s3://), created if absent")]
-WorkersOpt = Annotated[int, typer.Option(help="worker processes (0 = all cores)")]
+WorkersOpt = Annotated[int, typer.Option(help="worker processes (0 = one per core this process may use)")]
 RowsOpt = Annotated[int, typer.Option(help="rows per output Parquet file")]
 
 
@@ -92,6 +92,14 @@ def _ordered_parallel(batches: Iterator[list[dict[str, Any]]], workers: int) -> 
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a ``taskset``/cgroup-pinned run gets one worker per core it has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity API (macOS)
+        return os.cpu_count() or 1
 
 
 def _skip_pandas_probe() -> None:
@@ -231,7 +239,7 @@ def filter_command(input: InputArg, output_dir: OutputArg, workers: WorkersOpt =
         _check_input(input)
         _skip_pandas_probe()
         reader = _Reader(input)
-        n = workers or len(os.sched_getaffinity(0)) or 1  # the cores this process may run on
+        n = workers or _usable_cores()
         _write(counted(_ordered_parallel(_batches(reader, 200), n)), output_dir, FILTER_SCHEMA, rows_per_file)
     except OpcError as exc:
         _fail(exc)
