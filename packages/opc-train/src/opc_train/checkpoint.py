@@ -144,7 +144,11 @@ def save_checkpoint(
 
 def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """Complete checkpoints (``step-*`` folders only, never temp folders), oldest first."""
-    root = Path(run_dir) / "checkpoints"
+    return list_step_dirs(Path(run_dir) / "checkpoints")
+
+
+def list_step_dirs(root: Path) -> list[tuple[int, Path]]:
+    """The ``step-XXXXXXXX`` folders directly in ``root``, oldest first (also an engine's own checkpoint root)."""
     if not root.is_dir():
         return []
     found = []
@@ -162,7 +166,7 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 def prune_checkpoints(ckpt_root: Path, keep_last: int, milestone_every: int | None) -> None:
     """Keep the last ``keep_last`` and every milestone; sweep temp folders left by crashed saves."""
-    ckpts = list_checkpoints(ckpt_root.parent)
+    ckpts = list_step_dirs(ckpt_root)
     keep = {step for step, _ in ckpts[-keep_last:]} if keep_last > 0 else set()
     if milestone_every:
         keep |= {step for step, _ in ckpts if step % milestone_every == 0}

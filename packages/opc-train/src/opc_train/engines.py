@@ -9,6 +9,12 @@
 
     PlainEngine              one process, or DDP under torchrun (gradients all-reduced on the last micro-batch)
     DeepSpeedEngineAdapter   DeepSpeed ZeRO 0-3 (its own checkpoint format; ``convert_deepspeed_checkpoint``)
+    FSDPEngine               FSDP2, per-block sharding (``fsdp_engine.py``; DCP checkpoints, ``convert_fsdp_checkpoint``)
+
+Every engine honours the recipe's ``compile`` (each block's forward is compiled, ``parallelize.py``)
+and ``activation_checkpointing``, or refuses the combination with an error before any work: DeepSpeed
+ZeRO-3 gathers partitioned weights in hooks on every submodule call, which a compiled block would
+bypass, so ``compile: true`` with ZeRO-3 is an error (use ``backend: fsdp``).
 
 Every engine builds the same AdamW (``optimizer.py``) over the same ``Transformer`` and normalises the
 gradient by the global token count, so they train the same function; the engine-parity tests check
@@ -33,6 +39,7 @@ from opc_core.errors import OpcError
 from opc_train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
 from opc_train.model import Transformer
 from opc_train.optimizer import build_optimizer
+from opc_train.parallelize import apply_activation_checkpointing, apply_compile
 from opc_train.process_group import DistContext
 from opc_train.train_settings import TrainSettings
 
@@ -44,10 +51,33 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+BACKENDS = ("torch", "deepspeed", "fsdp")
+
+
+def check_engine_settings(settings: TrainSettings) -> None:
+    """Refuse what an engine cannot honour, with the recipe field to change (never ignore a field)."""
+    where = "stages.pretrain"
+    if settings.backend not in BACKENDS:
+        raise OpcError(f"unknown training backend {settings.backend!r}; known: {', '.join(BACKENDS)}",
+                       where=f"{where}.backend")
+    if settings.backend == "deepspeed" and settings.zero_stage == 3 and settings.compile:
+        raise OpcError("compile: true cannot be honoured with DeepSpeed ZeRO-3 (its partitioned weights are gathered "
+                       "by hooks on each submodule call, which a compiled block bypasses)", where=f"{where}.compile",
+                       hint="use backend: fsdp (FSDP2 compiles each block), or zero_stage 0-2, or compile: false")
+    if settings.backend != "deepspeed" and (settings.zero_stage or settings.deepspeed_config):
+        raise OpcError(f"zero_stage / deepspeed settings are DeepSpeed's, but backend is {settings.backend!r}",
+                       where=f"{where}.zero_stage", hint="remove them, or set backend: deepspeed")
+
+
 def build_engine(model: Transformer, settings: TrainSettings, dist: DistContext):
     """The engine the recipe's ``backend`` names."""
+    check_engine_settings(settings)
     if settings.backend == "deepspeed":
         return DeepSpeedEngineAdapter(model, settings, dist)
+    if settings.backend == "fsdp":
+        from opc_train.fsdp_engine import FSDPEngine
+
+        return FSDPEngine(model, settings, dist)
     return PlainEngine(model, settings, dist)
 
 
@@ -59,6 +89,9 @@ class PlainEngine:
         self.dist = dist
         self.settings = settings
         self.optimizer = build_optimizer(model, settings)
+        apply_activation_checkpointing(model, settings.activation_checkpointing)
+        if settings.compile:
+            apply_compile(model)
         self.wrapped: torch.nn.Module = model
         if dist.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -66,8 +99,6 @@ class PlainEngine:
             ids = [dist.local_rank] if model.lm_head.weight.device.type == "cuda" else None
             self.wrapped = DistributedDataParallel(model, device_ids=ids)
         self.loss_module = self.wrapped
-        if settings.compile:
-            self.loss_module = torch.compile(self.wrapped)
 
     def micro_context(self, last: bool):
         if self.dist.world_size > 1 and not last:
@@ -151,6 +182,9 @@ class DeepSpeedEngineAdapter:
         cuda = next(model.parameters()).device.type == "cuda"
         self.ds_config = deepspeed_config(settings, dist.world_size, cuda)
         model.set_fused_kernels(False)  # ZeRO-3 gathers weights per called submodule (see model.py)
+        apply_activation_checkpointing(model, settings.activation_checkpointing)
+        if settings.compile:  # ZeRO 0-2 only (check_engine_settings refuses ZeRO-3)
+            apply_compile(model)
         optimizer = build_optimizer(model, settings)
         self.engine, self.optimizer, _, _ = deepspeed.initialize(
             model=model, optimizer=optimizer, config=self.ds_config, dist_init_required=False

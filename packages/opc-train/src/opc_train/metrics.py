@@ -6,8 +6,21 @@
 
 ``metrics.jsonl`` is one JSON object per line, flushed per line, so a killed run leaves every step it
 logged; on resume the lines after the checkpoint's step are dropped (the resumed run logs them
-again, identically on CPU). Not here: the MFU arithmetic (``ModelConfig.flops_per_token`` in
-``model.py``), the stage's summary metrics (``pretrain_stage.py``).
+again, identically on CPU). A step line carries: ``loss`` (mean token loss of the global batch),
+``lr``, ``grad_norm`` (before clipping), ``tokens`` (seen so far), ``tokens_per_s`` (all ranks) and
+``tokens_per_s_per_device``, ``mfu`` (when the device peak is known: ``PEAK_FLOPS`` or the recipe's
+``peak_flops``), and memory: ``max_memory_gb`` (CUDA: peak allocated by torch on this rank) or
+``max_rss_gb`` (CPU: the process's peak resident set).
+
+MFU = flops_per_token(seq_len) x tokens/s / (peak x devices), flops_per_token = 6 N + 12 L d T with N
+the parameters other than the input embedding (the lm_head counts), L layers, d model width, T the
+sequence length (PaLM's estimate; ``ModelConfig.flops_per_token``).
+
+With ``tensorboard: true`` the same step values also go to TensorBoard event files in
+``<run>/tensorboard/`` (``torch.utils.tensorboard``; needs the ``tensorboard`` package, the opc-train
+``tensorboard`` extra). Event files are append-only: a resumed run's events after the checkpoint
+step appear twice there (metrics.jsonl is the record). Not here: the stage's summary metrics
+(``pretrain_stage.py``).
 """
 
 from __future__ import annotations
@@ -38,23 +51,54 @@ def peak_flops(settings: TrainSettings, device: torch.device) -> float | None:
 class MetricsLog:
     """``metrics.jsonl`` (rank 0 only), one JSON object per line, flushed per line."""
 
-    def __init__(self, path: Path, enabled: bool, resume_step: int | None) -> None:
+    def __init__(self, path: Path, enabled: bool, resume_step: int | None, tensorboard_dir: Path | None = None) -> None:
         self.path = path
         self.enabled = enabled
+        self.tensorboard = None
         if enabled:
             lines = path.read_text().splitlines() if (resume_step is not None and path.exists()) else []
             kept = [ln for ln in lines if ln.strip() and json.loads(ln)["step"] <= (resume_step or 0)]
             path.write_text("".join(ln + "\n" for ln in kept))
             self.file = open(path, "a")  # noqa: SIM115 - closed in close()
+            if tensorboard_dir is not None:
+                self.tensorboard = _summary_writer(tensorboard_dir)
 
     def write(self, record: dict[str, Any]) -> None:
         if self.enabled:
             self.file.write(json.dumps(record, sort_keys=True) + "\n")
             self.file.flush()
+            if self.tensorboard is not None:
+                for key, value in record.items():
+                    if key != "step" and isinstance(value, int | float):
+                        self.tensorboard.add_scalar(f"train/{key}" if key != "val_loss" else "val/loss", value,
+                                                    record["step"])
+                self.tensorboard.flush()
 
     def close(self) -> None:
         if self.enabled:
             self.file.close()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+
+
+def _summary_writer(log_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:
+        from opc_core.errors import OpcError
+
+        raise OpcError("tensorboard: true needs the tensorboard package", where="stages.pretrain.tensorboard",
+                       hint="pip install 'opc-train[tensorboard]' (tensorboard==2.21.0), or set tensorboard: false") from exc
+    return SummaryWriter(log_dir=str(log_dir))
+
+
+def memory_record(device: torch.device) -> dict[str, float]:
+    """Peak memory so far: torch's peak allocation on this CUDA device, or the process's peak RSS on CPU."""
+    if device.type == "cuda":
+        return {"max_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 3)}
+    import resource
+
+    return {"max_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)}  # KiB on Linux
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

@@ -58,9 +58,14 @@ class PretrainConfig(BaseModel):
     log_every: int = Field(25, ge=1)
     compile: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    backend: Literal["torch", "deepspeed"] = "torch"
+    backend: Literal["torch", "deepspeed", "fsdp"] = Field(
+        "torch", description="torch: one process or torchrun DDP; deepspeed: ZeRO (zero_stage); fsdp: FSDP2 per block")
     zero_stage: int = Field(0, ge=0, le=3)
     deepspeed: dict[str, Any] = Field(default_factory=dict, description="extra DeepSpeed config keys")
+    activation_checkpointing: Literal["none", "full", "selective"] = Field(
+        "none", description="per block: keep all activations, only block inputs, or matmul/attention outputs")
+    prefetch: int = Field(2, ge=0, description="training batches a background thread prepares ahead (0: none)")
+    tensorboard: bool = Field(False, description="also write step metrics as TensorBoard events in tensorboard/")
     nproc: int = Field(1, ge=1, description="processes on this node; > 1 (or deepspeed) launches torchrun")
     threads: int | None = Field(None, ge=1, description="CPU threads per process (None: torch's default); a fixed "
                                 "count also keeps CPU results bitwise equal across machines")
@@ -71,6 +76,11 @@ class PretrainConfig(BaseModel):
     def _consistent(self) -> PretrainConfig:
         if self.warmup_steps > self.max_steps:
             raise ValueError(f"warmup_steps {self.warmup_steps} exceeds max_steps {self.max_steps}")
+        if self.backend != "deepspeed" and (self.zero_stage or self.deepspeed):
+            raise ValueError(f"zero_stage / deepspeed are DeepSpeed settings but backend is {self.backend!r}")
+        if self.backend == "deepspeed" and self.zero_stage == 3 and self.compile:
+            raise ValueError("compile: true cannot be honoured with DeepSpeed ZeRO-3 (weights gathered by per-submodule "
+                             "hooks); use backend: fsdp, zero_stage 0-2, or compile: false")
         return self
 
 
@@ -109,6 +119,8 @@ def build_settings(config: PretrainConfig, seed: int):
         device=config.device, seed=seed, peak_flops=config.peak_flops, num_threads=config.threads,
         backend=config.backend,
         zero_stage=config.zero_stage, deepspeed_config=config.deepspeed,
+        activation_checkpointing=config.activation_checkpointing, prefetch=config.prefetch,
+        tensorboard=config.tensorboard,
     )
 
 
@@ -134,7 +146,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
                  model_config.num_params() / 1e6, config.max_steps,
                  config.micro_batch_size * config.seq_len * config.grad_accum_steps * config.nproc,
                  config.backend, config.nproc)
-    if config.nproc > 1 or config.backend == "deepspeed":
+    if config.nproc > 1 or config.backend in ("deepspeed", "fsdp"):  # own processes, own process group
         if remote:
             train_uri = str(storage.download_dir(train_uri, ctx.scratch / "tokens" / "train"))
             val_uri = str(storage.download_dir(val_uri, ctx.scratch / "tokens" / "val"))
@@ -178,10 +190,11 @@ STAGE = StageSpec(
     # what computes the weights: not eval-only modules (generation), so editing those retrains nothing
     code_modules=("opc_train.pretrain_stage", "opc_train.train_loop", "opc_train.train_settings",
                   "opc_train.engines", "opc_train.optimizer", "opc_train.validation", "opc_train.metrics",
-                  "opc_train.process_group", "opc_train.distributed", "opc_train.model",
+                  "opc_train.process_group", "opc_train.distributed", "opc_train.model", "opc_train.parallelize",
+                  "opc_train.fsdp_engine", "opc_train.prefetch",
                   "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
                   "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
                   "opc_train.token_shards", "opc_train.tokenizer", "opc_train.chat_template"),
-    volatile=("metrics.jsonl", "loss.png"),
+    volatile=("metrics.jsonl", "loss.png", "tensorboard/*"),
     description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed).",
 )

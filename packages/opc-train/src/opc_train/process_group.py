@@ -88,6 +88,15 @@ class DistContext:
             self.initialised = False
 
 
+def ensure_process_group(device: torch.device) -> None:
+    """A default process group even in a single process (FSDP2 needs one): one rank, an in-memory store."""
+    import torch.distributed as tdist
+
+    if not tdist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        tdist.init_process_group(backend, store=tdist.HashStore(), rank=0, world_size=1)
+
+
 def default_extensions_dir() -> str:
     return str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opc" / "torch_extensions")
 

@@ -7,7 +7,7 @@
         n = target tokens in all A micro-batches of all ranks
         for each micro-batch: backward(sum_loss * world / n)     ─▶ grads = d(mean token loss)
         clip grad norm, optimizer step                           (inside engine.step)
-        metrics.jsonl  {step, loss, lr, grad_norm, tokens, tokens_per_s, mfu}
+        metrics.jsonl  {step, loss, lr, grad_norm, tokens, tokens_per_s(_per_device), mfu, memory}
         every eval_every:        {step, val_loss}
         every checkpoint_every:  checkpoints/step-N (atomic; keep-last-N + milestones)
     final/model.safetensors, summary.json, loss.png
@@ -17,7 +17,8 @@ ranks), so gradient accumulation and data parallelism give the gradient of the s
 single big batch would. CPU runs in fp32 and is bitwise reproducible: a run killed with SIGKILL and
 resumed from its last checkpoint logs the same losses as one that never stopped (lines the killed
 run wrote after its last checkpoint are dropped from metrics.jsonl on resume). On CUDA, forward runs
-under bf16 autocast (fp32 master weights). ``torch.compile`` is opt-in.
+under bf16 autocast (fp32 master weights). ``torch.compile`` (per block) and activation checkpointing
+are opt-in; batches are gathered ahead by a background thread (``prefetch.py``, pinned on CUDA).
 
 The pieces, one module each: settings (``train_settings.py``), the optimizer (``optimizer.py``), what
 differs between backends (``engines.py``), validation and the unigram floor (``validation.py``),
@@ -42,8 +43,9 @@ from opc_core.progress import track
 from opc_train.checkpoint import TrainerState, rng_state, save_final, set_rng_state
 from opc_train.data_loader import TokenBatchLoader
 from opc_train.engines import autocast, build_engine
-from opc_train.metrics import MetricsLog, peak_flops, plot_metrics, read_metrics
+from opc_train.metrics import MetricsLog, memory_record, peak_flops, plot_metrics, read_metrics
 from opc_train.model import ModelConfig, Transformer, estimate_mfu
+from opc_train.prefetch import PrefetchingLoader
 from opc_train.process_group import DistContext
 from opc_train.token_shards import TokenShards, check_model_vocab
 from opc_train.train_settings import TrainSettings
@@ -109,6 +111,8 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
     engine = build_engine(model, settings, dist)
     loader = TokenBatchLoader(train_shards, settings.seq_len, settings.micro_batch_size, seed=settings.seed,
                               rank=dist.rank, world_size=dist.world_size)
+    if settings.prefetch:  # batches gathered by a background thread; the checkpointed position is the consumed one
+        loader = PrefetchingLoader(loader, settings.prefetch, pin_memory=device.type == "cuda")
 
     # 2. resume from the latest checkpoint, if any
     start, tokens_seen, resumed_from = 0, 0, None
@@ -123,7 +127,8 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
 
     # 3. the steps
     is_main = dist.rank == 0
-    metrics = MetricsLog(run_dir / "metrics.jsonl", is_main, resumed_from)
+    metrics = MetricsLog(run_dir / "metrics.jsonl", is_main, resumed_from,
+                         tensorboard_dir=run_dir / "tensorboard" if settings.tensorboard else None)
     peak = peak_flops(settings, device)
     throughput: list[float] = []
     first_loss = last_loss = None
@@ -144,7 +149,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
             first_loss = loss if first_loss is None else first_loss
             last_loss = loss
             record = {"step": step + 1, "loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": tokens_seen,
-                      "tokens_per_s": tps}
+                      "tokens_per_s": tps, "tokens_per_s_per_device": tps / dist.world_size, **memory_record(device)}
             if peak:
                 record["mfu"] = estimate_mfu(model_config, settings.seq_len, tps, peak * dist.world_size)
             metrics.write(record)
@@ -170,6 +175,8 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
         full_state = engine.full_state_dict()
     finally:
         metrics.close()
+        if isinstance(loader, PrefetchingLoader):
+            loader.close()
 
     # 5. the product: final/, summary.json, loss.png (rank 0)
     unigram = unigram_val_loss(train_shards, val_shards, settings, dist) if is_main else None
@@ -186,7 +193,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
     return result
 
 
-def _train_step(engine, loader: TokenBatchLoader, settings: TrainSettings, dist: DistContext,
+def _train_step(engine, loader: TokenBatchLoader | PrefetchingLoader, settings: TrainSettings, dist: DistContext,
                 device: torch.device, lr: float) -> tuple[float, float, int]:
     """One optimizer step over ``grad_accum_steps`` micro-batches: (mean token loss, grad norm, global tokens)."""
     batches = [loader.next_batch() for _ in range(settings.grad_accum_steps)]

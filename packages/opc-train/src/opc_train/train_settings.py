@@ -40,9 +40,12 @@ class TrainSettings:
     seed: int = 0
     peak_flops: float | None = None
     num_threads: int | None = None  # CPU threads for torch (None: torch's default)
-    backend: str = "torch"  # torch (one process or torchrun DDP) | deepspeed
+    backend: str = "torch"  # torch (one process or torchrun DDP) | deepspeed | fsdp (FSDP2)
     zero_stage: int = 0
     deepspeed_config: dict[str, Any] = field(default_factory=dict)  # extra keys merged into the generated config
+    activation_checkpointing: str = "none"  # none | full | selective, per block (model.py)
+    prefetch: int = 2  # training batches gathered ahead by a background thread (0: in the loop)
+    tensorboard: bool = False  # also write the step metrics as TensorBoard events (<run>/tensorboard/)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
