@@ -112,8 +112,7 @@ def test_compile_is_honoured_by_the_plain_engine_same_steps_as_eager() -> None:
     for compile_ in (False, True):
         torch.manual_seed(0)
         model = Transformer(worker.MODEL)
-        engine = build_engine(model, worker.settings(compile=compile_, activation_checkpointing="selective"),
-                              DistContext.single())
+        engine = build_engine(model, worker.settings(compile=compile_), DistContext.single())
         assert isinstance(engine, PlainEngine) and compiled_blocks(model) == (worker.MODEL.n_layers if compile_ else 0)
         losses[compile_] = []
         for _ in range(2):
@@ -123,3 +122,28 @@ def test_compile_is_honoured_by_the_plain_engine_same_steps_as_eager() -> None:
             losses[compile_].append(loss.item())
     for eager, compiled in zip(losses[False], losses[True], strict=True):
         assert abs(eager - compiled) <= 1e-4 * eager
+
+
+@pytest.mark.slow
+@pytest.mark.deepspeed
+def test_compile_is_honoured_by_deepspeed_zero1_in_one_process(monkeypatch) -> None:
+    from opc_core.loopback import free_port
+
+    repo = Path(__file__).resolve().parents[3]
+    for key, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1"),
+                       ("MASTER_PORT", str(free_port())),
+                       ("TORCH_EXTENSIONS_DIR", str(repo / ".cache" / "torch_extensions"))):
+        monkeypatch.setenv(key, value)
+    dist = DistContext.from_env("cpu", deepspeed=True)
+    try:
+        torch.manual_seed(0)
+        model = Transformer(worker.MODEL)
+        engine = build_engine(model, worker.settings(backend="deepspeed", zero_stage=1, compile=True), dist)
+        assert compiled_blocks(model) == worker.MODEL.n_layers
+        x, y = torch.randint(0, 256, (8, 32)), torch.randint(0, 256, (8, 32))
+        first = engine.forward_loss(x, y)
+        engine.backward(first, y.numel())
+        second = engine.forward_loss(x, y)
+        assert second.item() < first.item()  # the step through the compiled blocks trained
+    finally:
+        dist.shutdown()

@@ -7,6 +7,7 @@
 DeepSpeed on CPU needs the rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
 MASTER_PORT) even in one process: ``deepspeed_env_defaults`` sets them, plus a cached
 ``TORCH_EXTENSIONS_DIR`` for the shared-memory comm op DeepSpeed JIT-compiles on its first start.
+Imports only torch at module level, so ``benchmarks/gpu_pretrain.py`` can use it on a bare GPU box.
 Not here: starting processes (``distributed.py``), what a backend does with the group (``engines.py``).
 """
 
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from opc_core.loopback import free_port
 
 
 @dataclass
@@ -103,6 +102,8 @@ def default_extensions_dir() -> str:
 
 def deepspeed_env_defaults() -> None:
     """What DeepSpeed needs to start without MPI in a single process (and a cached JIT dir)."""
+    from opc_core.loopback import free_port  # here, not at the top: this module stays torch-only (benchmarks)
+
     for key, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1")):
         os.environ.setdefault(key, value)
     os.environ.setdefault("MASTER_PORT", str(free_port()))
