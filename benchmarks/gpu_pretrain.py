@@ -197,10 +197,40 @@ def measure_activations(model: Transformer, checkpointing: str, seq: int) -> int
     return sum(saved.values())
 
 
+def measure_selective(model: Transformer, seq: int) -> int:
+    """Selective checkpointing keeps its saved outputs in its own cache (invisible to saved-tensor hooks):
+    count the block input plus the outputs of the ops its policy saves (matmuls, attention)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from opc_train.model import _SAVED_OPS
+
+    class Count(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func in _SAVED_OPS:
+                for t in out if isinstance(out, tuple | list) else (out,):
+                    if isinstance(t, torch.Tensor):
+                        Count.total += t.numel() * t.element_size()
+            return out
+
+    model.set_activation_checkpointing("none")
+    x = torch.randint(0, model.config.vocab_size, (1, seq))
+    with torch.no_grad():
+        h0 = model.model.embed_tokens(x)
+    cos, sin = model.rope_cos[:seq], model.rope_sin[:seq]
+    with Count(), torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        model.model.layers[0](h0, cos, sin, None, 0)
+    return Count.total + h0.numel() * h0.element_size()
+
+
 def per_token_activation_bytes(checkpointing: str) -> float:
     """Saved bytes per token per layer of the 1.5B block: the difference between two sequence lengths, so
     per-layer constants (the bf16 weight copies autocast saves) drop out."""
     model = _one_layer_15b()
+    if checkpointing == "selective":
+        return (measure_selective(model, 512) - measure_selective(model, 256)) / 256
     return (measure_activations(model, checkpointing, 512) - measure_activations(model, checkpointing, 256)) / 256
 
 

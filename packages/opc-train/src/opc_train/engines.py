@@ -181,7 +181,9 @@ class DeepSpeedEngineAdapter:
         self.dist = dist
         cuda = next(model.parameters()).device.type == "cuda"
         self.ds_config = deepspeed_config(settings, dist.world_size, cuda)
-        model.set_fused_kernels(False)  # ZeRO-3 gathers weights per called submodule (see model.py)
+        # ZeRO-3 gathers a partitioned weight only when its submodule is called: the fused kernels (and the
+        # chunked loss) read weights directly, so ZeRO-3 runs the plain path, with full logits (use fsdp).
+        model.set_fused_kernels(settings.zero_stage < 3)
         apply_activation_checkpointing(model, settings.activation_checkpointing)
         if settings.compile:  # ZeRO 0-2 only (check_engine_settings refuses ZeRO-3)
             apply_compile(model)
@@ -195,6 +197,8 @@ class DeepSpeedEngineAdapter:
         return contextlib.nullcontext()
 
     def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.model.fused_kernels:  # ZeRO 0-2: the chunked loss, no full logits
+            return self.engine(x, targets=y)
         logits = self.engine(x)
         return torch.nn.functional.cross_entropy(
             logits.float().view(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100, reduction="sum"
