@@ -79,3 +79,20 @@ def test_fsdp2_two_gloo_ranks_match_plain_torch_and_checkpoints_resume_and_conve
           tr, va, converted)
     assert [m["step"] for m in _rows(converted)] == [11, 12]
     assert latest_checkpoint(converted).name == "step-00000010"
+
+
+@pytest.mark.slow
+def test_fsdp2_honours_compile_and_selective_checkpointing_in_one_process(tmp_path: Path) -> None:
+    """One torchrun rank (the recipe path for nproc 1): every block compiled, the same losses as eager plain torch."""
+    train_uri, val_uri = worker.make_token_data(str(tmp_path / "tokens"), n_train_docs=60)
+    tr, va = TokenShards.open(train_uri), TokenShards.open(val_uri)
+    common = dict(max_steps=10, micro=8, accum=1, checkpoint_every=0, eval_every=0, schedule=CONSTANT_LR)
+    train(worker.MODEL, worker.settings(**common), tr, va, tmp_path / "plain")
+    s = worker.settings(backend="fsdp", compile=True, activation_checkpointing="selective", **common)
+    launch(write_job(tmp_path / "job.json", worker.MODEL, s, train_uri, val_uri, str(tmp_path / "fsdp")), nproc=1,
+           env=ENV)
+    summary = json.loads((tmp_path / "fsdp" / "summary.json").read_text())
+    assert summary["compiled_blocks"] == worker.MODEL.n_layers and summary["backend"] == "fsdp"
+    assert json.loads((tmp_path / "plain" / "summary.json").read_text())["compiled_blocks"] == 0
+    for x, y in zip(_rows(tmp_path / "plain"), _rows(tmp_path / "fsdp"), strict=True):
+        assert abs(x["loss"] - y["loss"]) <= 1e-4 * x["loss"], (x["step"], x["loss"], y["loss"])

@@ -307,7 +307,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
         n = h.shape[0]
         loss = torch.zeros((), dtype=torch.float32, device=h.device)
         grad_h = torch.empty_like(h)
-        exact = h.dtype == w.dtype == compute_dtype  # fp32 on CPU: matmuls straight into the outputs
+        # fp32 throughout (CPU): matmuls straight into the outputs; otherwise fp32 accumulation of grad_w
+        exact = h.dtype == w.dtype == compute_dtype == torch.float32
         grad_w = torch.zeros_like(w) if exact else torch.zeros(w.shape, dtype=torch.float32, device=w.device)
         wc = w if exact else w.to(compute_dtype)  # bf16 weights once, not per chunk
         with torch.autocast(h.device.type, enabled=False):  # the dtypes are chosen here, explicitly

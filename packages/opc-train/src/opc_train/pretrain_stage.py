@@ -1,6 +1,6 @@
 """The ``pretrain`` stage: token shards in, a trained LLaMA-style model out.
 
-    tokenize output ─┬─ train/ (token shards) ──▶ train loop (one process | torchrun DDP | DeepSpeed ZeRO)
+    tokenize output ─┬─ train/ (token shards) ──▶ train loop (one process | torchrun DDP | DeepSpeed ZeRO | FSDP2)
                      └─ val/                  ──▶ periodic + final validation loss, unigram baseline
     pretrain output:  metrics.jsonl  summary.json  loss.png  checkpoints/step-XXXXXXXX/  final/
 
@@ -196,5 +196,5 @@ STAGE = StageSpec(
                   "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
                   "opc_train.token_shards", "opc_train.tokenizer", "opc_train.chat_template"),
     volatile=("metrics.jsonl", "loss.png", "tensorboard/*"),
-    description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed).",
+    description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed/FSDP2).",
 )

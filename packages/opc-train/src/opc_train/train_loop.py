@@ -45,6 +45,7 @@ from opc_train.data_loader import TokenBatchLoader
 from opc_train.engines import autocast, build_engine
 from opc_train.metrics import MetricsLog, memory_record, peak_flops, plot_metrics, read_metrics
 from opc_train.model import ModelConfig, Transformer, estimate_mfu
+from opc_train.parallelize import compiled_blocks
 from opc_train.prefetch import PrefetchingLoader
 from opc_train.process_group import DistContext
 from opc_train.token_shards import TokenShards, check_model_vocab
@@ -187,7 +188,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
     )
     if is_main:
         save_final(run_dir, full_state, model_config)
-        _write_summary(run_dir, result, model_config, settings, dist)
+        _write_summary(run_dir, result, model_config, settings, dist, compiled_blocks(model))
         plot_metrics(run_dir / "metrics.jsonl", run_dir / "loss.png")
     dist.barrier()
     return result
@@ -213,7 +214,7 @@ def _train_step(engine, loader: TokenBatchLoader | PrefetchingLoader, settings: 
 
 
 def _write_summary(run_dir: Path, result: TrainResult, model_config: ModelConfig, settings: TrainSettings,
-                   dist: DistContext) -> None:
+                   dist: DistContext, compiled: int) -> None:
     tokens_per_step = settings.micro_batch_size * settings.seq_len * settings.grad_accum_steps * dist.world_size
     summary = {
         "final_val_loss": result.final_val_loss,
@@ -228,5 +229,6 @@ def _write_summary(run_dir: Path, result: TrainResult, model_config: ModelConfig
         "settings": settings.to_dict(),
         "world_size": dist.world_size,
         "backend": settings.backend,
+        "compiled_blocks": compiled,  # the recipe's compile honoured: every block (or 0 without compile)
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
