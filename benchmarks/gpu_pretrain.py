@@ -178,7 +178,8 @@ def _vllm_child(tmp: str) -> None:
     model = Transformer(config)
     (Path(tmp) / "config.json").write_text(json.dumps(config.to_hf_config()))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(Path(tmp) / "model.safetensors"))
-    llm = LLM(model=tmp, skip_tokenizer_init=True, enforce_eager=True, gpu_memory_utilization=0.3, seed=0)
+    llm = LLM(model=tmp, skip_tokenizer_init=True, enforce_eager=True, gpu_memory_utilization=0.3, seed=0,
+              dtype="bfloat16", max_model_len=1024)
     prompts = [TokensPrompt(prompt_token_ids=[(i * 7 + j) % 8000 + 3 for j in range(32)]) for i in range(64)]
     params = SamplingParams(max_tokens=256, temperature=0.0, ignore_eos=True, detokenize=False)
     llm.generate(prompts[:4], params)  # warm-up
