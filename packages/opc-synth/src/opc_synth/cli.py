@@ -1,0 +1,94 @@
+"""``opc synth ...``: the execution check alone (and, via ``opc run algorithmic|synth``, the stages).
+
+    opc synth validate --input SAMPLES.jsonl --output DIR [--timeout 3] [--workers N]
+
+Input rows: ``id`` (string), ``code`` and ``tests`` (Python source; tests run after the code in the
+same program). DIR receives only ``part-*.parquet`` (``id`` str, ``passed`` bool, ``status`` in
+passed/failed/timeout/error, short ``detail``) in input order, plus ``_SUMMARY.json`` (counts per
+status and per reason). Exits 0 whenever the check ran, whatever the pass rate.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from opc_core.errors import OpcError
+
+app = typer.Typer(help="Synthetic data: validate samples by execution in the sandbox.", no_args_is_help=True)
+
+RESULT_SCHEMA = pa.schema([
+    pa.field("id", pa.string()), pa.field("passed", pa.bool_()), pa.field("status", pa.string()),
+    pa.field("detail", pa.string()),
+])
+
+
+def read_samples(path: str | Path):
+    """The samples of a JSONL(.gz) file; a line that is not a JSON object with a string ``id`` is an error."""
+    from opc_synth.validate import Sample
+
+    p = Path(path)
+    if not p.is_file():
+        raise OpcError("samples file not found", where=str(p), hint="give a JSONL file with id, code, tests")
+    opener = gzip.open if p.suffix == ".gz" else open
+    out = []
+    with opener(p, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise OpcError(f"line {n} is not JSON: {e}", where=str(p), hint="one JSON object per line") from e
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str | int) or isinstance(row.get("id"), bool):
+                raise OpcError(f"line {n} has no string `id`", where=str(p), hint="rows need id, code and tests")
+            out.append(Sample(str(row["id"]), row.get("code"), row.get("tests")))
+    return out
+
+
+def write_results(out_dir: str | Path, verdicts, rows_per_shard: int = 50_000) -> dict:
+    from collections import Counter
+
+    from opc_core.dataset import ShardWriter
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    for old in d.iterdir():  # DIR holds only this run's shards and _-prefixed metadata
+        if old.is_file() and (old.name.startswith("part-") or old.name.startswith("_")):
+            old.unlink()
+    with ShardWriter(str(d), RESULT_SCHEMA, rows_per_shard=rows_per_shard) as w:
+        w.write_many({"id": v.id, "passed": v.passed, "status": v.status, "detail": v.detail} for v in verdicts)
+    summary = {
+        "samples": len(verdicts),
+        "passed": sum(v.passed for v in verdicts),
+        "statuses": dict(sorted(Counter(v.status for v in verdicts).items())),
+        "reasons": dict(sorted(Counter(v.reason for v in verdicts).items())),
+    }
+    (d / "_SUMMARY.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+@app.command()
+def validate(
+    input: Annotated[str, typer.Option("--input", help="JSONL(.gz): id, code, tests")],
+    output: Annotated[str, typer.Option("--output", help="directory for part-*.parquet and _SUMMARY.json")],
+    timeout: Annotated[float, typer.Option(help="seconds per program (from its start)")] = 3.0,
+    workers: Annotated[int | None, typer.Option(help="parallel sandboxes (default: CPU count)")] = None,
+) -> None:
+    """Run each sample's code + tests in the sandbox; passed only if the program reaches its end."""
+    from opc_core.progress import setup_logging
+    from opc_synth.validate import validate as run_validation
+
+    setup_logging()
+    if timeout <= 0:
+        raise OpcError(f"--timeout must be positive, not {timeout}")
+    samples = read_samples(input)
+    verdicts = run_validation(samples, timeout_s=timeout, workers=workers)
+    summary = write_results(output, verdicts)
+    sys.stderr.write(json.dumps({k: summary[k] for k in ("samples", "passed", "statuses")}) + "\n")
