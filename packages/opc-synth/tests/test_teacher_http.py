@@ -1,0 +1,158 @@
+"""The teacher over real HTTP: ``opc serve``'s server (``opc_eval.serve.make_server``) on loopback.
+
+The served model is a responses backend wrapped to count requests per prompt *at the server*. A synth
+run in a child process is SIGKILLed while a request is in flight; the rerun sends only the prompts that
+were never answered (the one in flight at the kill is the only prompt the server sees twice), and a
+third run sends nothing. A 429 with Retry-After is waited out, not failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opc_eval.backends.base import Backend
+
+CHILD = textwrap.dedent('''
+    import json, logging, sys
+    from opc_core.manifest import Manifest
+    from opc_core.stage import StageContext
+    from opc_synth.config import SynthConfig
+    from opc_synth.synth_stage import STAGE
+    a = json.loads(sys.argv[1])
+    data = Manifest(stage="data", key="k", uri=a["data"], fingerprint="fp", code_version="c", created="t")
+    import pathlib
+    out = pathlib.Path(a["workdir"]) / "synth" / "key"; out.mkdir(parents=True, exist_ok=True)
+    scratch = pathlib.Path(a["workdir"]) / ("scratch-" + a["tag"]); scratch.mkdir(exist_ok=True)
+    ctx = StageContext(stage="synth", key="key", output_uri=str(out), workdir=a["workdir"], seed=3,
+                       recipe_name="t", recipe={}, inputs={"data": data}, scratch=scratch, log=logging.getLogger("t"))
+    r = STAGE.run(SynthConfig.model_validate(a["cfg"]), ctx)
+    print(json.dumps(r.metrics["requests"]))
+''')
+
+
+class Counting(Backend):
+    """Answers from a responses backend; counts every request received, can hold one in flight."""
+
+    def __init__(self, inner: Backend, hold_after: int | None) -> None:
+        self.inner = inner
+        self.received: Counter[str] = Counter()
+        self.hold_after = hold_after
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+
+    def complete(self, prompts, params):
+        raise AssertionError("the teacher uses chat")
+
+    def chat(self, conversations, params):
+        key = json.dumps(conversations[0], sort_keys=True)
+        with self.lock:
+            self.received[key] += 1
+            n = sum(self.received.values())
+        if self.hold_after is not None and n > self.hold_after:
+            self.holding.set()
+            self.release.wait(60)
+        return self.inner.chat(conversations, params)
+
+
+def _cfg(base_url: str, concurrency: int = 1) -> dict:
+    return {"teacher": {"kind": "openai", "base_url": base_url, "model": "served", "max_concurrency": concurrency,
+                        "max_retries": 0, "timeout_s": 30},
+            "generators": [{"name": "hq_snippets", "count": 3}, {"name": "educational_instruct", "count": 8},
+                           {"name": "textbooks", "count": 2}],
+            "exec": {"timeout_s": 2.0, "workers": 2}, "dedup": {"num_perm": 64, "bands": 16, "rows": 4}}
+
+
+def _child(args: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_run_resumes_without_repeating_answered_requests(tmp_path, seed_data, responses_file):
+    from opc_eval.backends import make_backend
+    from opc_eval.serve import make_server
+
+    counting = Counting(make_backend("responses", path=str(responses_file)), hold_after=5)
+    server = make_server(counting, "served", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    args = {"data": str(seed_data), "workdir": str(tmp_path), "cfg": _cfg(base_url), "tag": "a"}
+    try:
+        first = _child(args)
+        assert counting.holding.wait(120), first.stderr.read() if first.poll() is not None else "no request held"
+        os.kill(first.pid, signal.SIGKILL)  # killed with the 6th request in flight
+        first.wait(30)
+        counting.hold_after = None
+        counting.release.set()
+        in_flight = set(k for k, v in counting.received.items())
+        assert sum(counting.received.values()) == 6
+        before = Counter(counting.received)
+
+        second = _child({**args, "tag": "b"})
+        out, err = second.communicate(timeout=300)
+        assert second.returncode == 0, err
+        assert json.loads(out.splitlines()[-1]) == {"total": 13, "cache_hits": 5, "sent": 8}
+        resumed = counting.received - before
+        assert sum(counting.received.values()) == 14 and len(counting.received) == 13
+        assert len(set(resumed) & in_flight) == 1  # only the request in flight at the kill is sent again
+
+        third = _child({**args, "tag": "c"})
+        out, err = third.communicate(timeout=300)
+        assert third.returncode == 0, err
+        assert json.loads(out.splitlines()[-1]) == {"total": 13, "cache_hits": 13, "sent": 0}
+        assert sum(counting.received.values()) == 14  # nothing reached the server
+    finally:
+        counting.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_rate_limited_requests_wait_for_retry_after_and_succeed(loopback_port):
+    from opc_eval.backends import GenParams, make_backend
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hits.append(time.monotonic())
+            if len(hits) <= 2:
+                self.send_response(429)
+                self.send_header("Retry-After", "0.3")
+                self.end_headers()
+                return
+            body = json.dumps({"choices": [{"index": 0, "message": {"content": "ok"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", loopback_port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b = make_backend("openai", base_url=f"http://127.0.0.1:{loopback_port}/v1", model="m", max_retries=3)
+        assert b.chat([[{"role": "user", "content": "hi"}]], GenParams())[0] == ["ok"]
+        assert b.stats["rate_limited"] == 2 and hits[1] - hits[0] >= 0.29 and hits[2] - hits[1] >= 0.29
+        b0 = make_backend("openai", base_url=f"http://127.0.0.1:{loopback_port}/v1", model="m", max_retries=0)
+        hits.clear()
+        try:
+            b0.chat([[{"role": "user", "content": "hi"}]], GenParams())
+        except Exception as e:  # noqa: BLE001
+            assert "429" in str(e)
+        else:
+            raise AssertionError("a 429 with no retries left must fail")
+    finally:
+        server.shutdown()
+        server.server_close()
