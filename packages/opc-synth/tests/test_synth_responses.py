@@ -88,3 +88,25 @@ def test_openai_batch_output_is_read_through_the_requests_file(cfg, tmp_path, ct
                                                                                    "content": r["response"]}}]}}}) + "\n")
     result, _ = _run(tmp_path, ctx_factory, seed_data, cfg(outputs, requests=requests))
     assert result.counts.kept == 6
+
+
+def test_code_seeds_come_from_the_algorithmic_corpus_first(tmp_path, seed_data):
+    import pyarrow as pa
+
+    from opc_core.dataset import ShardWriter
+    from opc_synth.config import SynthConfig
+    from opc_synth.synth_stage import plan
+
+    algo = tmp_path / "algorithmic"
+    schema = pa.schema([(c, pa.string()) for c in ("repo_name", "path", "content", "program_lang", "doc_type")])
+    solution = ("class Solution:\n    pass\n\n\ndef two_sum(nums, target):\n    seen = {}\n    for i, x in enumerate(nums):\n"
+                "        if target - x in seen:\n            return [seen[target - x], i]\n        seen[x] = i\n")
+    with ShardWriter(str(algo / "kept"), schema) as w:
+        w.write({"repo_name": "lc/solutions", "path": "two_sum.py", "content": solution, "program_lang": "python",
+                 "doc_type": "code"})
+    cfg = SynthConfig.model_validate({"teacher": {"kind": "responses", "responses_path": "x"},
+                                      "seed_stages": ["algorithmic", "data"],
+                                      "generators": [{"name": "hq_snippets", "count": 3}]})
+    items, _ = plan(cfg, {"data": str(seed_data), "algorithmic": str(algo)}, seed=3)
+    assert [x.seed.repo_name for x in items] == ["lc/solutions", "psf/requests", "psf/requests"]
+    assert "def two_sum" in items[0].request.messages[0][1]

@@ -99,6 +99,9 @@ class SynthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     generators: list[GeneratorConfig] = Field(default_factory=lambda: [GeneratorConfig(name=n) for n in GENERATOR_NAMES])
+    seed_stages: list[str] = Field(default_factory=lambda: ["data"], min_length=1,
+                                   description="stages whose kept/ files seed the code generators, in order "
+                                               "(the paper seeds snippets from the algorithmic corpus: [algorithmic, data])")
     seed_languages: list[str] = Field(default_factory=lambda: ["python"], description="code seeds: program_lang values")
     seed_max_chars: int = Field(1500, ge=100, description="longest seed snippet put in a prompt")
     diverse: DiverseConfig = Field(default_factory=DiverseConfig)
@@ -110,6 +113,10 @@ class SynthConfig(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> SynthConfig:
+        if len(set(self.seed_stages)) != len(self.seed_stages):
+            raise ValueError(f"seed_stages must not repeat a stage (got {self.seed_stages})")
+        if {"model", "tokens"} & set(self.seed_stages):
+            raise ValueError("seed_stages name stages with kept/ datasets (data, algorithmic), not model/tokens")
         names = [g.name for g in self.generators]
         if len(set(names)) != len(names):
             raise ValueError(f"each generator may appear once (got {names})")

@@ -36,7 +36,8 @@ from opc_synth.teacher import teacher_inputs
 
 
 def _inputs(cfg: SynthConfig) -> dict[str, str]:
-    return {"data": "data", **teacher_inputs(cfg.teacher)}
+    """Seed roles are the stage names (``data``, ``algorithmic``); the teacher adds ``model``/``tokens``."""
+    return {**{s: s for s in cfg.seed_stages}, "data": "data", **teacher_inputs(cfg.teacher)}
 
 
 def _external(cfg: SynthConfig) -> str:
@@ -94,16 +95,31 @@ class _Item:
 DEFAULT_DOCS = ["requests", "click"]
 
 
-def plan(cfg: SynthConfig, data_uri: str, seed: int, log=None) -> tuple[list[_Item], dict[str, Any]]:
-    """Every prompt the stage will send, in order (also how a team exports prompts for a batch job)."""
+def plan(cfg: SynthConfig, data_uri: str | dict[str, str], seed: int, log=None) -> tuple[list[_Item], dict[str, Any]]:
+    """Every prompt the stage will send, in order (also how a team exports prompts for a batch job).
+
+    ``data_uri``: the data stage's output, or ``{stage: output}`` for every stage in ``seed_stages``.
+    """
     from opc_synth.generators import GENERATORS, SeedPool
     from opc_synth.seeds import code_seeds, doc_seeds, file_seeds
     from opc_synth.teacher import Request
 
     docs = sorted({d for g in cfg.generators if g.name == "package_instruct" for d in (g.distributions or DEFAULT_DOCS)})
+    uris = data_uri if isinstance(data_uri, dict) else {"data": data_uri}
+    code_uris = [uris[s] for s in cfg.seed_stages if s in uris]
+
+    def all_code_seeds() -> list:
+        seen, out = set(), []
+        for u in code_uris:  # seed stages in order; a file both selected and in data is seeded once
+            for x in code_seeds(u, cfg.seed_languages, cfg.seed_max_chars, seed):
+                if (x.repo_name, x.path, x.name) not in seen:
+                    seen.add((x.repo_name, x.path, x.name))
+                    out.append(x)
+        return out
+
     pool = SeedPool({
-        "code": lambda: code_seeds(data_uri, cfg.seed_languages, cfg.seed_max_chars, seed),
-        "files": lambda: file_seeds(data_uri, cfg.seed_max_chars, seed),
+        "code": all_code_seeds,
+        "files": lambda: file_seeds(uris["data"], cfg.seed_max_chars, seed),
         "docs": lambda: doc_seeds(docs, cfg.seed_max_chars, seed),
     })
     items: list[_Item] = []
@@ -126,7 +142,7 @@ def run(cfg: SynthConfig, ctx: StageContext) -> StageResult:
     from opc_synth.generators import Parsed, Rejected
     from opc_synth.teacher import Teacher
 
-    items, gens = plan(cfg, ctx.input_uri("data"), ctx.seed, ctx.log)
+    items, gens = plan(cfg, {s: ctx.input_uri(s) for s in {*cfg.seed_stages, "data"}}, ctx.seed, ctx.log)
     kinds = {name: g.kind for name, g in gens.items()}
 
     # 1. answers (cached)
