@@ -25,7 +25,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # the stage each notebook reads (the latest complete output of it in the workdir)
-NOTEBOOK_STAGE = {"01_data": "data", "02_train": "pretrain", "03_eval": "eval", "04_lineage": "release"}
+NOTEBOOK_STAGE = {"01_data": "data", "02_train": "pretrain", "03_eval": "eval", "04_lineage": "release",
+                  "05_synth": "synth"}
 WITH_PLOTS = {"01_data", "02_train", "03_eval"}
 
 
