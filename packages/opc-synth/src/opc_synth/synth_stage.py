@@ -311,7 +311,12 @@ STAGE = StageSpec(
     config_model=SynthConfig,
     run=run,
     inputs=_inputs,
-    code_modules=("opc_synth", "opc_sandbox", "opc_data.dedup", "opc_data.decontamination", "opc_eval.backends"),
+    # the teacher's backends (opc_eval, and our model code for the local one), the sandbox, and opc-data's
+    # dedup + decontamination compute what is kept
+    code_modules=("opc_synth", "opc_sandbox", "opc_eval", "opc_data.dedup", "opc_data.decontamination",
+                  "opc_data.exact_dedup", "opc_data.fuzzy_dedup", "opc_data.lsh", "opc_data.minhash",
+                  "opc_data.shingles", "opc_train.generation", "opc_train.model", "opc_train.checkpoint",
+                  "opc_train.tokenizer", "opc_train.chat_template"),
     external_fingerprint=_external,
     description="Teacher-generated code sets (snippets, textbooks, instruct), execution-validated, deduped, decontaminated.",
 )
