@@ -44,14 +44,14 @@ def _external(cfg: SynthConfig) -> str:
     """Files outside the workdir that change the output: the responses file(s) and benchmark files."""
     import os
 
-    from opc_synth.teacher import _file_sha
+    from opc_synth.teacher import file_sha256
 
     parts = []
     t = cfg.teacher
     if t.kind == "responses":
-        parts.append(f"responses:{_file_sha(t.responses_path) if t.responses_path and os.path.exists(t.responses_path) else 'missing'}")
+        parts.append(f"responses:{file_sha256(t.responses_path) if t.responses_path and os.path.exists(t.responses_path) else 'missing'}")
         if t.requests_path and os.path.exists(t.requests_path):
-            parts.append(f"requests:{_file_sha(t.requests_path)}")
+            parts.append(f"requests:{file_sha256(t.requests_path)}")
     if t.kind == "openai":
         parts.append(f"openai:{t.model}")
     if t.model_dir:

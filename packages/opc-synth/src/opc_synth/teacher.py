@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opc_core import storage
+from opc_core.errors import OpcError
 from opc_core.stage import StageContext
 from opc_synth.config import TeacherConfig
 from opc_synth.response_cache import NoCache, ResponseCache, cache_path, request_key
@@ -40,9 +41,11 @@ class Request:
         return [{"role": r, "content": c} for r, c in self.messages]
 
 
-def _file_sha(path: str | None) -> str:
+def file_sha256(path: str | None) -> str:
     if not path:
         return ""
+    if not os.path.isfile(path):
+        raise OpcError("teacher file not found", where=path, hint="fix stages.synth.teacher.responses_path/requests_path")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -78,7 +81,7 @@ class Teacher:
             return c.model_dir or ctx.inputs["model"].fingerprint
         if c.kind == "openai":
             return str(c.model)
-        return _file_sha(c.responses_path) + _file_sha(c.requests_path)
+        return file_sha256(c.responses_path) + file_sha256(c.requests_path)
 
     def backend(self):
         with self._lock:

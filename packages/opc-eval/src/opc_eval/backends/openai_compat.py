@@ -65,6 +65,10 @@ class OpenAIBackend(Backend):
         self._pause_lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "rate_limited": 0}
 
+    def _count(self, what: str) -> None:
+        with self._pause_lock:
+            self.stats[what] += 1
+
     def _wait_for_pause(self) -> None:
         with self._pause_lock:
             until = self._pause_until
@@ -89,7 +93,7 @@ class OpenAIBackend(Backend):
             req = urllib.request.Request(url, data=data, headers=headers, method="POST")
             retry_after: float | None = None
             try:
-                self.stats["requests"] += 1
+                self._count("requests")
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     return json.loads(resp.read())
             except urllib.error.HTTPError as e:
@@ -98,7 +102,7 @@ class OpenAIBackend(Backend):
                     raise OpcError(f"server answered {e.code}: {detail}", where=url,
                                    hint="429: lower max_concurrency" if e.code == 429 else None) from e
                 if e.code == 429:
-                    self.stats["rate_limited"] += 1
+                    self._count("rate_limited")
                     retry_after = _retry_after(e.headers.get("Retry-After"))
                     if retry_after is not None:
                         with self._pause_lock:
@@ -109,7 +113,7 @@ class OpenAIBackend(Backend):
                                    hint="is the server running (opc serve / vLLM)? check base_url") from e
             except json.JSONDecodeError as e:
                 raise OpcError(f"server answer is not JSON: {e}", where=url) from e
-            self.stats["retries"] += 1
+            self._count("retries")
             time.sleep(self._backoff(attempt, retry_after))
         raise AssertionError("unreachable")
 
