@@ -1,9 +1,10 @@
 """The teacher over real HTTP: ``opc serve``'s server (``opc_eval.serve.make_server``) on loopback.
 
-The served model is a responses backend wrapped to count requests per prompt *at the server*. A synth
-run in a child process is SIGKILLed while a request is in flight; the rerun sends only the prompts that
-were never answered (the one in flight at the kill is the only prompt the server sees twice), and a
-third run sends nothing.
+The served model is a responses backend wrapped to count, *at the server*, the requests it receives and
+the answers it produces. A synth run in a child process is SIGKILLed while a request is in flight (the
+server holds it; after the kill it fails, as a server does when its client is gone): every prompt is then
+answered exactly once across the killed run and the resumed one (zero repeated answers; the prompt that
+was in flight is the one request received twice), and a third run sends nothing at all.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ CHILD = textwrap.dedent('''
 
 
 class Counting(Backend):
-    """Answers from a responses backend; counts every request received, can hold one in flight."""
+    """Answers from a responses backend; counts requests received and answered, can hold one in flight."""
 
     def __init__(self, inner: Backend, hold_after: int | None) -> None:
         self.inner = inner
         self.received: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()
         self.hold_after = hold_after
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -59,7 +61,11 @@ class Counting(Backend):
         if self.hold_after is not None and n > self.hold_after:
             self.holding.set()
             self.release.wait(60)
-        return self.inner.chat(conversations, params)
+            raise RuntimeError("client gone")  # the server answers 500 to a socket nobody reads
+        out = self.inner.chat(conversations, params)
+        with self.lock:
+            self.answered[key] += 1
+        return out
 
 
 def _cfg(base_url: str, concurrency: int = 1) -> dict:
@@ -91,8 +97,8 @@ def test_killed_run_resumes_without_repeating_answered_requests(tmp_path, seed_d
         first.wait(30)
         counting.hold_after = None
         counting.release.set()
-        in_flight = set(k for k, v in counting.received.items())
-        assert sum(counting.received.values()) == 6
+        assert sum(counting.received.values()) == 6 and sum(counting.answered.values()) == 5
+        first_run = set(counting.received)
         before = Counter(counting.received)
 
         second = _child({**args, "tag": "b"})
@@ -100,14 +106,15 @@ def test_killed_run_resumes_without_repeating_answered_requests(tmp_path, seed_d
         assert second.returncode == 0, err
         assert json.loads(out.splitlines()[-1]) == {"total": 13, "cache_hits": 5, "sent": 8}
         resumed = counting.received - before
-        assert sum(counting.received.values()) == 14 and len(counting.received) == 13
-        assert len(set(resumed) & in_flight) == 1  # only the request in flight at the kill is sent again
+        assert len(counting.answered) == 13 and set(counting.answered.values()) == {1}  # zero repeated answers
+        assert sum(counting.received.values()) == 14  # 13 prompts + the one in flight at the kill, sent again
+        assert len(set(resumed) & first_run) == 1
 
         third = _child({**args, "tag": "c"})
         out, err = third.communicate(timeout=300)
         assert third.returncode == 0, err
         assert json.loads(out.splitlines()[-1]) == {"total": 13, "cache_hits": 13, "sent": 0}
-        assert sum(counting.received.values()) == 14  # nothing reached the server
+        assert sum(counting.received.values()) == 14 and sum(counting.answered.values()) == 13  # nothing sent
     finally:
         counting.release.set()
         server.shutdown()
