@@ -110,3 +110,24 @@ def test_code_seeds_come_from_the_algorithmic_corpus_first(tmp_path, seed_data):
     items, _ = plan(cfg, {"data": str(seed_data), "algorithmic": str(algo)}, seed=3)
     assert [x.seed.repo_name for x in items] == ["lc/solutions", "psf/requests", "psf/requests"]
     assert "def two_sum" in items[0].request.messages[0][1]
+
+
+def test_exported_batch_prompts_round_trip_through_a_batch_output(cfg, tmp_path, ctx_factory, seed_data,
+                                                                  responses_file):
+    """Export the prompts, answer them 'elsewhere' (custom_id -> answer), import: the same samples are kept."""
+    from opc_synth.batch_export import write_batch_requests
+
+    answers = {json.dumps(r["messages"], sort_keys=True): r["response"]
+               for r in map(json.loads, responses_file.read_text().splitlines())}
+    requests = tmp_path / "batch_input.jsonl"
+    n = write_batch_requests(cfg(responses_file), {"data": str(seed_data)}, 3, requests, model="teacher-x")
+    assert n == 17
+    with open(tmp_path / "batch_output.jsonl", "w") as f:
+        for line in requests.read_text().splitlines():
+            req = json.loads(line)
+            assert req["url"] == "/v1/chat/completions" and req["body"]["model"] == "teacher-x"
+            text = answers[json.dumps(req["body"]["messages"], sort_keys=True)]
+            f.write(json.dumps({"custom_id": req["custom_id"], "response": {"status_code": 200, "body": {
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}}}) + "\n")
+    result, _ = _run(tmp_path, ctx_factory, seed_data, cfg(tmp_path / "batch_output.jsonl", requests=requests))
+    assert result.counts.kept == 6 and result.metrics["requests"]["total"] == 17

@@ -1,6 +1,7 @@
 """``opc synth ...``: the execution check alone (and, via ``opc run algorithmic|synth``, the stages).
 
     opc synth validate --input SAMPLES.jsonl --output DIR [--timeout 3] [--workers N]
+    opc synth prompts --recipe R --output batch_input.jsonl [--model NAME] [overrides]   (opc_synth.batch_export)
 
 Input rows: ``id`` (string), ``code`` and ``tests`` (Python source; tests run after the code in the
 same program). DIR receives only ``part-*.parquet`` (``id`` str, ``passed`` bool, ``status`` in
@@ -96,3 +97,29 @@ def validate(
     verdicts = run_validation(samples, timeout_s=timeout, workers=workers)
     summary = write_results(output, verdicts)
     sys.stderr.write(json.dumps({k: summary[k] for k in ("samples", "passed", "statuses")}) + "\n")
+
+
+@app.command()
+def prompts(
+    output: Annotated[str, typer.Option("--output", help="the batch job's input JSONL to write")],
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe YAML")] = "recipes/tiny.yaml",
+    model: Annotated[str | None, typer.Option(help="model name in each request body (default: teacher.model)")] = None,
+    overrides: Annotated[list[str] | None, typer.Argument(help="key.sub=value overrides")] = None,
+) -> None:
+    """Write the prompts the synth stage would send as an OpenAI batch input file (nothing is sent)."""
+    from opc_core.manifest import try_read_manifest
+    from opc_core.recipe import load_recipe
+    from opc_core.runner import plan_stage
+    from opc_synth.batch_export import write_batch_requests
+
+    r = load_recipe(recipe, overrides or [])
+    cfg = r.stage_config("synth")
+    uris = {}
+    for stage in dict.fromkeys([*cfg.seed_stages, "data"]):
+        uri = plan_stage(r, stage).output_uri
+        if try_read_manifest(uri) is None:
+            raise OpcError(f"the {stage!r} output of this recipe is not complete", where=uri,
+                           hint=f"run `opc run {stage} --recipe {recipe}` first")
+        uris[stage] = uri
+    n = write_batch_requests(cfg, uris, r.seed, output, model)
+    sys.stderr.write(json.dumps({"requests": n, "output": output}) + "\n")
