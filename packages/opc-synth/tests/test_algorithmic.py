@@ -16,7 +16,7 @@ def test_marker_selector_precision_and_recall_on_the_hand_labelled_sample():
 
     markers = load_markers()
     rows = [json.loads(line) for line in gzip.open(FIXTURE, "rt")]
-    assert len(rows) == 125 and sum(r["algorithmic"] for r in rows) == 45
+    assert len(rows) == 136 and sum(r["algorithmic"] for r in rows) == 45
     tp = fp = fn = 0
     for r in rows:
         selected, _ = markers.match(r["content"])
@@ -24,8 +24,8 @@ def test_marker_selector_precision_and_recall_on_the_hand_labelled_sample():
         fp += selected and not r["algorithmic"]
         fn += (not selected) and r["algorithmic"]
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    # measured when the fixture was labelled: precision 36/37 = 0.97, recall 36/45 = 0.80 (fixtures/README.md)
-    assert precision >= 0.95, (precision, tp, fp)
+    # measured: precision 36/36 = 1.00, recall 36/45 = 0.80 (fixtures/README.md)
+    assert precision >= 0.97, (precision, tp, fp)
     assert recall >= 0.78, (recall, tp, fn)
 
 
@@ -37,6 +37,8 @@ def test_one_strong_marker_or_two_weak_ones_select_a_file():
     assert m.match('"""Given an array of integers, return the number of pairs."""\n')[0]
     assert not m.match('"""Given a string, strip it."""\ndef f(s):\n    return s.strip()\n')[0]  # one weak marker
     assert m.match("import os\n")[1] == []
+    long_module = '"""Given an array of items, return the number of pairs."""\n' + "x = 1\n" * 4000
+    assert not m.match(long_module)[0]  # weak markers alone do not select a long module
 
 
 def test_algorithmic_stage_keeps_marked_files_with_their_markers(tmp_path, ctx_factory):
@@ -54,8 +56,8 @@ def test_algorithmic_stage_keeps_marked_files_with_their_markers(tmp_path, ctx_f
     ctx = ctx_factory(tmp_path, data, stage="algorithmic")
     result = STAGE.run(AlgorithmicConfig(), ctx)
     out = pq.read_table(sorted((Path(ctx.output_uri) / "kept").glob("part-*.parquet"))).to_pylist()
-    assert result.counts.records_in == 125 and result.counts.kept == len(out) == 37
+    assert result.counts.records_in == 136 and result.counts.kept == len(out) == 36
     assert all(r["markers"] and r["generator"] == "algorithmic" and r["exec_status"] == "not_run" for r in out)
     assert {"content", "repo_name", "path", "doc_type", "program_lang", "generator", "teacher", "tests",
             "exec_status", "markers"} == set(out[0])
-    assert result.metrics["sets"]["algorithmic"]["rows"] == 37
+    assert result.metrics["sets"]["algorithmic"]["rows"] == 36

@@ -1,7 +1,8 @@
 """The algorithmic-corpus selector: keyword markers (data, in ``algorithmic_markers.yaml``) -> keep or not.
 
 Where it sits: the ``algorithmic`` stage calls ``MarkerSet.match`` on every kept file of the data stage.
-The markers and the decision rule (one strong marker, or ``min_weak`` different weak ones) live in the
+The markers and the decision rule (one strong marker, or ``min_weak`` different weak ones in a file of at
+most ``weak_max_chars`` characters) live in the
 YAML file beside this module, each with a one-line reason; a recipe may point at another file.
 Precision and recall are measured on a hand-labelled fixture in the tests.
 
@@ -38,19 +39,25 @@ class Marker:
 class MarkerSet:
     markers: tuple[Marker, ...]
     min_weak: int
+    weak_max_chars: int | None = None
 
     def matched(self, text: str) -> list[str]:
         """Names of every marker found in ``text`` (in file order)."""
         return [m.name for m in self.markers if m.matches(text)]
 
-    def decide(self, names: list[str]) -> bool:
+    def decide(self, names: list[str], length: int = 0) -> bool:
         strong = {m.name for m in self.markers if m.strong}
-        return any(n in strong for n in names) or len(set(names) - strong) >= self.min_weak
+        if any(n in strong for n in names):
+            return True
+        if self.weak_max_chars is not None and length > self.weak_max_chars:
+            return False
+        return len(set(names) - strong) >= self.min_weak
 
     def match(self, text: str) -> tuple[bool, list[str]]:
         """(selected, matched marker names)."""
-        names = self.matched(text or "")
-        return self.decide(names), names
+        text = text or ""
+        names = self.matched(text)
+        return self.decide(names, len(text)), names
 
 
 @lru_cache(maxsize=8)
@@ -74,4 +81,5 @@ def load_markers(path: str | None = None) -> MarkerSet:
         markers.append(Marker(name, pats, m["strength"] == "strong", m.get("why", "")))
     if not markers:
         raise OpcError("the marker file lists no markers", where=where)
-    return MarkerSet(tuple(markers), int(data.get("min_weak", 2)))
+    limit = data.get("weak_max_chars")
+    return MarkerSet(tuple(markers), int(data.get("min_weak", 2)), int(limit) if limit is not None else None)
