@@ -135,3 +135,20 @@ def test_exported_batch_prompts_round_trip_through_a_batch_output(cfg, tmp_path,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}}}) + "\n")
     result, _ = _run(tmp_path, ctx_factory, seed_data, cfg(tmp_path / "batch_output.jsonl", requests=requests))
     assert result.counts.kept == 6 and result.metrics["requests"]["total"] == 17
+
+
+def test_near_duplicate_outputs_are_removed_by_minhash_and_distinct_ones_kept():
+    """Output dedup is opc-data's exact + MinHash dedup, run inside each set; the first of a group is kept."""
+    from opc_synth.config import SynthConfig
+    from opc_synth.generators import Parsed
+    from opc_synth.seeds import Seed
+    from opc_synth.synth_stage import _dedup, _Item
+
+    body = "\n".join(f"def step_{i}(values):\n    total = sum(v * {i} for v in values)\n    return total + {i}\n"
+                     for i in range(40))
+    texts = [body, body.replace("return total + 7", "return total + 8"), "def other():\n    return 'x' * 3\n" * 5]
+    seed = Seed("r", "p.py", "python", "f", "")
+    items = [_Item("hq_snippets", i, seed, {}, None, parsed=Parsed("python", content=t)) for i, t in enumerate(texts)]
+    _dedup(SynthConfig(), items)
+    assert [x.reason for x in items] == [None, "dedup:fuzzy", None]
+    assert items[1].detail == "duplicate of p.py#hq_snippets/0"
