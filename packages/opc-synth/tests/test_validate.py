@@ -78,3 +78,14 @@ def test_missing_code_or_tests_is_an_error_row_not_a_crash():
 
     [v] = validate([Sample("x", None, "assert True")])
     assert (v.passed, v.status, v.reason) == (False, "error", "malformed")
+
+
+def test_an_output_dir_with_other_files_is_refused(tmp_path):
+    src = tmp_path / "s.jsonl"
+    src.write_text(json.dumps({"id": "a", "code": "x = 1", "tests": "assert x == 1"}) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    r = subprocess.run([OPC, "synth", "validate", "--input", str(src), "--output", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "holds other files" in r.stderr and (out / "notes.txt").exists()

@@ -61,9 +61,12 @@ def write_results(out_dir: str | Path, verdicts, rows_per_shard: int = 50_000) -
 
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    for old in d.iterdir():  # DIR holds only this run's shards and _-prefixed metadata
-        if old.is_file() and (old.name.startswith("part-") or old.name.startswith("_")):
-            old.unlink()
+    foreign = sorted(p.name for p in d.iterdir() if not (p.is_file() and (p.name.startswith(("part-", "_")))))
+    if foreign:
+        raise OpcError(f"the output directory holds other files ({', '.join(foreign[:3])})", where=str(d),
+                       hint="give an empty or new directory: it will hold only part-*.parquet and _SUMMARY.json")
+    for old in d.iterdir():  # a previous run's shards and metadata are replaced
+        old.unlink()
     with ShardWriter(str(d), RESULT_SCHEMA, rows_per_shard=rows_per_shard) as w:
         w.write_many({"id": v.id, "passed": v.passed, "status": v.status, "detail": v.detail} for v in verdicts)
     summary = {
