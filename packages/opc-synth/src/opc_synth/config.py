@@ -83,6 +83,7 @@ class DiverseConfig(BaseModel):
 class ExecConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     timeout_s: float = Field(3.0, gt=0, description="per program, as in eval")
+    memory_mb: int = Field(4096, ge=64, description="memory for one program and all its processes (MiB), as eval.memory_mb")
     workers: int | None = Field(None, ge=1, description="parallel sandboxes (default: CPU count)")
 
 

@@ -196,8 +196,11 @@ def _check(cfg: SynthConfig, items: list[_Item], gens: dict, funnel) -> None:
     from opc_synth.validate import Sample, validate
 
     runnable = [x for x in items if x.reason is None and gens[x.set].check == "exec"]
+    from opc_sandbox import Limits
+
+    limits = Limits(timeout_s=cfg.exec.timeout_s, memory_mb=cfg.exec.memory_mb)
     verdicts = validate([Sample(x.path, x.parsed.code, x.parsed.tests) for x in runnable],
-                        timeout_s=cfg.exec.timeout_s, workers=cfg.exec.workers) if runnable else []
+                        timeout_s=cfg.exec.timeout_s, workers=cfg.exec.workers, limits=limits) if runnable else []
     for x, v in zip(runnable, verdicts, strict=True):
         if v.reason not in ("no_test", "syntax_error", "malformed"):
             funnel[x.set]["executed"] += 1
