@@ -95,6 +95,7 @@ def upstream(tmp_path_factory) -> Upstream:
 
     from opc_train.checkpoint import save_final
     from opc_train.model import ModelConfig, Transformer
+    from opc_train.pretrain_stage import PretrainConfig
     from opc_train.tokenize_stage import STAGE as TOKENIZE
     from opc_train.tokenize_stage import TokenizeConfig
 
@@ -127,13 +128,18 @@ def upstream(tmp_path_factory) -> Upstream:
     config = ModelConfig(vocab_size=512, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=160, max_seq_len=128)
     torch.manual_seed(0)
     save_final(model_uri, Transformer(config).state_dict(), config)
+    pretrain_cfg = PretrainConfig(max_steps=40, lr=3e-3, warmup_steps=4, decay_fraction=0.2, seq_len=128,
+                                  micro_batch_size=8, grad_accum_steps=2, weight_decay=0.05, grad_clip=0.5,
+                                  device="cpu", beta2=0.98)
     model = _manifest("pretrain", "9a9a9a9a9a9a9a9a", str(model_uri), {"tokens": tokens},
+                      config=pretrain_cfg.model_dump(mode="json"),
                       metrics={"steps": 40, "tokens_seen": 81920, "final_val_loss": 4.4321, "unigram_val_loss": 5.1234})
     # eval
     eval_uri = wd / "eval" / "e1e1e1e1e1e1e1e1"
     eval_uri.mkdir(parents=True)
     storage.write_json_atomic(str(eval_uri / "summary.json"), EVAL_METRICS)
-    ev = _manifest("eval", "e1e1e1e1e1e1e1e1", str(eval_uri), {"model": model, "tokens": tokens}, metrics=EVAL_METRICS)
+    ev = _manifest("eval", "e1e1e1e1e1e1e1e1", str(eval_uri), {"model": model, "tokens": tokens}, metrics=EVAL_METRICS,
+                   config={"mode": "completion", "temperature": 0.8, "top_p": 0.95, "n_samples": 10})
     return Upstream(wd, data, tokens, model, ev)
 
 

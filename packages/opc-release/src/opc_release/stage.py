@@ -28,7 +28,7 @@ from opc_core.stage import StageContext, StageResult, StageSpec
 DEFAULT_LIMITATIONS = [
     "Trained only on the data and token budget listed above; small recipes give models that are useful to "
     "test the pipeline, not to write production code.",
-    "A base (or SFT) code model with no safety tuning: it can produce insecure, wrong or licence-encumbered "
+    "No safety tuning: it can produce insecure, wrong or licence-encumbered "
     "code, and it can repeat text from its training data.",
     "Evaluated only on the benchmarks in the table above; numbers on other tasks are unknown.",
     "Context length is fixed by `max_position_embeddings` in config.json; longer inputs are not supported.",
@@ -71,7 +71,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
     from opc_core.lineage import lineage_chain
     from opc_release.checksums import write_sums
     from opc_release.hf_export import export_model
-    from opc_release.model_card import CardFacts, render_card
+    from opc_release.model_card import CardFacts, public_source, render_card
     from opc_train.checkpoint import load_final
 
     name, version = release_names(cfg, ctx.recipe, ctx.recipe_name)
@@ -100,7 +100,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
                    for role, m in sorted(ctx.inputs.items())},
         "lineage": list({(m.stage, m.key): {"stage": m.stage, "key": m.key, "fingerprint": m.fingerprint}
                          for _, _, m, _ in lineage if m}.values()),
-        "sources": sorted({uri for _, role, m, uri in lineage if m is None and role == "source"}),
+        "sources": sorted({public_source(uri) for _, role, m, uri in lineage if m is None and role == "source"}),
     }
     (model_dir / "opc_release.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     facts = CardFacts(
