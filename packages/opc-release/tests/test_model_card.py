@@ -142,7 +142,7 @@ def test_counts_read_with_separators_plurals_agree_and_an_odd_zero_is_explained(
     assert not re.search(r"(?<![\d,.])1 (whole )?repositories", card)
     text = funnel_section(read_manifest(upstream.data.uri).metrics["funnel"], {"Python": {"train": 1_234_567, "val": 890}})
     assert "| Python | 200 | 2.00 MB | 161 | 1.70 MB | 1,234,567 | 890 |" in text
-    assert "Markdown: files kept but 0 train tokens" in text
+    assert "Markdown: 19 files kept but 0 train tokens: the mixture gives its document type no weight" in text
 
 
 def test_how_to_use_snippets_run_against_the_released_folder(released):

@@ -35,9 +35,9 @@ BENCHMARKS: dict[str, tuple[str, int | None]] = {
 }
 TRAINING_STAGES = ("pretrain", "anneal", "sft1", "sft2", "sft")
 
-OPENCODER_BIBTEX = """@article{huang2024opencoder,
+OPENCODER_BIBTEX = """@article{Huang2024OpenCoderTO,
   title   = {OpenCoder: The Open Cookbook for Top-Tier Code Large Language Models},
-  author  = {Huang, Siming and Cheng, Tianhao and Liu, J. K. and Hao, Jiaran and Song, Liuyihan and Xu, Yang
+  author  = {Huang, Siming and Cheng, Tianhao and Liu, Jason Klein and Hao, Jiaran and Song, Liuyihan and Xu, Yang
              and Yang, J. and Liu, J. H. and Zhang, Chenchen and Chai, Linzheng and Yuan, Ruifeng
              and Zhang, Zhaoxiang and Fu, Jie and Liu, Qian and Zhang, Ge and Wang, Zili and Qi, Yuan
              and Xu, Yinghui and Chu, Wei},
@@ -188,10 +188,11 @@ def _opc_data_funnel(funnel: dict[str, Any], token_langs: dict[str, dict[str, in
     text += "\n\nBy language: raw files in, files kept by the data stage, tokens after the mixture:\n\n"
     text += _table(["language", "files in", "bytes in", "files kept", "bytes kept", "train tokens", "val tokens"],
                    rows, {1, 2, 3, 4, 5, 6})
-    if odd:
-        text += (f"\n\n{', '.join(odd)}: files kept but 0 train tokens — every kept file of "
-                 f"{'this language' if len(odd) == 1 else 'these languages'} is in a repository held out for "
-                 "validation (the split is by whole repository), or the mixture gives its document type no weight.")
+    for lang in odd:
+        why = ("all of its kept files are in repositories held out for validation (the split is by whole "
+               "repository; see its val tokens)") if token_langs.get(lang, {}).get("val") else \
+            "the mixture gives its document type no weight, so none of its files reached the token data"
+        text += f"\n\n{lang}: {_plural(langs.get(lang, {}).get('kept_files', 0), 'file')} kept but 0 train tokens: {why}."
     reasons = funnel.get("reasons") or {}
     if reasons:
         top = ", ".join(f"{k} {_count(v)}" for k, v in list(reasons.items())[:12])
