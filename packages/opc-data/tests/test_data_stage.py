@@ -90,6 +90,35 @@ def test_manifest_counts_each_transform_kind_and_report_shows_a_sample_of_each(t
     assert all(f"<h3>{kind}</h3>" in page for kind in samples)
 
 
+def test_funnel_page_summary_line_equals_the_manifest_counts(tiny_run):
+    from html.parser import HTMLParser
+
+    out, _ = tiny_run
+    c = read_manifest(str(out)).counts
+
+    class Summary(HTMLParser):
+        attrs: dict = {}
+        text = ""
+        _in = False
+
+        def handle_starttag(self, tag, attrs):
+            if dict(attrs).get("id") == "summary":
+                self.attrs, self._in = dict(attrs), True
+
+        def handle_endtag(self, tag):
+            self._in = False
+
+        def handle_data(self, data):
+            if self._in:
+                self.text += data
+
+    page = Summary()
+    page.feed((out / "report/funnel.html").read_text())
+    assert page.text == f"{c.records_in:,} in = {c.kept:,} kept + {c.rejected:,} rejected + {c.quarantined:,} quarantined"
+    assert [int(page.attrs[f"data-{k}"]) for k in ("in", "kept", "rejected", "quarantined")] == \
+        [c.records_in, c.kept, c.rejected, c.quarantined]
+
+
 def test_every_record_lands_in_exactly_one_output(tiny_run):
     out, _ = tiny_run
     keys = []

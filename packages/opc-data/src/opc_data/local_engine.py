@@ -37,6 +37,7 @@ from opc_core.child_processes import process_pool
 from opc_core.progress import track
 from opc_core.stage import StageContext
 from opc_data.config import DataConfig
+from opc_data.funnel_report import report_header
 from opc_data.stage import (
     KEPT_SCHEMA,
     PREPARED_SCHEMA,
@@ -194,14 +195,14 @@ def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
                             every=5.0):
                 f.result()
     stats = [storage.read_json(_work(out, "stats", s.replace(".parquet", ".json"))) for s in marker["shards"]]
-    result = finish(config, out, stats, dedup_stats, marker["records"])
+    result = finish(config, out, stats, dedup_stats, marker["records"], header=report_header(ctx))
     result["sources"] = marker["sources"]
     storage.remove(storage.join(out, "_work"))
     return result
 
 
 def finish(config: DataConfig, out: str, shard_stats: list[dict[str, Any]], dedup_stats: dict[str, Any],
-           records_in: int) -> dict[str, Any]:
+           records_in: int, header: dict[str, str] | None = None) -> dict[str, Any]:
     """Phase D (both engines): merge shard counts, write attribution, decontamination and the report."""
     from opc_core.errors import OpcError
     from opc_data.decontamination import BenchmarkIndex, summarize_hits
@@ -237,6 +238,7 @@ def finish(config: DataConfig, out: str, shard_stats: list[dict[str, Any]], dedu
     dedup_summary = {k: v for k, v in dedup_stats.items() if k != "s_curve"}
     dedup_summary["s_curve"] = dedup_stats.get("s_curve")
     if config.report:
-        write_report(out, funnel, dedup_stats, decon, dict(sorted(samples.items())))
+        write_report(out, funnel, dedup_stats, decon, dict(sorted(samples.items())),
+                     counts={"in": records_in, **totals}, header=header)
     return {"records_in": records_in, **totals, "funnel": funnel, "dedup_stats": dedup_summary,
             "decontamination": decon["benchmarks"]}

@@ -43,6 +43,7 @@ import numpy as np
 from opc_core import storage
 from opc_core.stage import StageContext
 from opc_data.config import DataConfig
+from opc_data.funnel_report import report_header
 
 log = logging.getLogger("opc.data.spark")
 
@@ -386,7 +387,8 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
             lambda job: task(out, job[0], job[1], config_json, seed)["records"]).collect()
     shard_stats = [storage.read_json(local_engine._work(out, "stats", s.replace(".parquet", ".json")))
                    for s in marker["shards"]]
-    result = local_engine.finish(config, out, shard_stats, dedup_stats, marker["records"])
+    result = local_engine.finish(config, out, shard_stats, dedup_stats, marker["records"],
+                                 header=report_header(ctx))
     result["sources"] = marker["sources"]
     storage.remove(storage.join(out, "_work"))
     return result
