@@ -140,7 +140,9 @@ def run(config: EvalConfig, ctx: StageContext) -> StageResult:
             ctx.log.info("eval %s (%s, %d tasks x %d): %s", sel.name, config.mode, len(tasks), config.n_samples,
                          ", ".join(f"{k}={v:.4f}" for k, v in summary.items() if k.startswith("pass@")))
     (out_dir / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
-    plot_pass_at_k(summaries, out_dir / "pass_at_k.png", title=f"{ctx.recipe_name}: {config.model_stage} ({config.mode})")
+    results = [json.loads(line) for line in (out_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    plot_pass_at_k(summaries, out_dir / "pass_at_k.png", title=f"{ctx.recipe_name}: {config.model_stage} ({config.mode})",
+                   results=results)
     storage.upload_dir(out_dir, ctx.output_uri)
     text = "; ".join(f"{n}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k.startswith("pass@"))
                      for n, s in summaries.items())

@@ -105,8 +105,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def plot_metrics(metrics_path: Path, out_png: Path) -> None:
-    """Training loss (and validation loss) against step, learning rate on a second axis."""
+def plot_metrics(metrics_path: Path, out_png: Path, unigram: float | None = None, title: str = "") -> None:
+    """Training and validation loss against step, the unigram baseline as a line, the learning rate on a
+    second axis; one legend names all of them (the stage passes a title with recipe and model)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
@@ -116,16 +117,25 @@ def plot_metrics(metrics_path: Path, out_png: Path) -> None:
     rows = read_metrics(metrics_path)
     train = [r for r in rows if "loss" in r]
     val = [r for r in rows if "val_loss" in r]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=100)
     ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss", lw=1)
     if val:
         ax.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="val loss", ms=3)
+    if unigram is not None:
+        ax.axhline(unigram, color="tab:red", ls="--", lw=1, label=f"unigram baseline (val) {unigram:.3f}")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (nats/token)")
     ax2 = ax.twinx()
-    ax2.plot([r["step"] for r in train], [r["lr"] for r in train], color="grey", alpha=0.5, lw=1, label="lr")
+    ax2.plot([r["step"] for r in train], [r["lr"] for r in train], color="grey", alpha=0.6, lw=1,
+             label="learning rate (right axis)")
     ax2.set_ylabel("learning rate")
-    ax.legend(loc="upper right")
+    ax2.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    # below the axes, so it hides no curve
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.14),
+              ncol=2, fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out_png, metadata={"Software": None})
     plt.close(fig)

@@ -130,6 +130,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
 
     from opc_core import storage
     from opc_train.distributed import launch, write_job
+    from opc_train.metrics import plot_metrics
     from opc_train.token_shards import open_token_data
     from opc_train.train_loop import train
 
@@ -155,6 +156,9 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
     else:
         train(model_config, settings, train_shards, val_shards, run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
+    plot_metrics(run_dir / "metrics.jsonl", run_dir / "loss.png", unigram=summary["unigram_val_loss"],
+                 title=f"{ctx.recipe_name}: {ctx.stage} of {config.model} ({model_config.num_params() / 1e6:.2f}M "
+                 f"params), {summary['steps']:,} steps, peak lr {config.lr:g}")
     # from the log, not the process: a resumed run's first loss is the original run's first step
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
     first_loss, last_loss = (rows[0]["loss"], rows[-1]["loss"]) if rows else (None, None)

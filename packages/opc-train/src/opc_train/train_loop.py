@@ -189,7 +189,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
     if is_main:
         save_final(run_dir, full_state, model_config)
         _write_summary(run_dir, result, model_config, settings, dist, compiled_blocks(model))
-        plot_metrics(run_dir / "metrics.jsonl", run_dir / "loss.png")
+        plot_metrics(run_dir / "metrics.jsonl", run_dir / "loss.png", unigram=unigram)
     dist.barrier()
     return result
 
