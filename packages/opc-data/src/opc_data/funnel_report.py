@@ -226,16 +226,27 @@ def rule_meaning(rule: str) -> str:
 
 
 def rule_thresholds() -> dict[str, str]:
-    """Each rule's reference drop condition, per scope: ``{signal: "drop if < 3 (text-en)"; ...}``."""
-    out: dict[str, list[str]] = {}
-    for scope, rules in _raw_scopes().items():
+    """Each rule's reference drop condition and the scopes it holds in: ``{signal: "drop if < 3 (text-en)"}``;
+    a condition shared by every code scope says so instead of listing them."""
+    scopes = _raw_scopes()
+    code_scopes = [s for s in scopes if s.startswith("code-")]
+    by_cond: dict[str, dict[str, list[str]]] = {}
+    for scope, rules in scopes.items():
         for signal, spec in rules.items():
             if spec:
                 cond = " or ".join(f"{op} {v:g}" if isinstance(v, int | float) else f"{op} {v}"
                                    for op, v in spec.get("drop_if_any", []))
-                rate = f", fires at random {spec['random_fire_rate']:g}" if spec.get("random_fire_rate") else ""
-                out.setdefault(signal, []).append(f"drop if {cond}{rate} ({scope})")
-    return {k: "; ".join(dict.fromkeys(v)) for k, v in out.items()}
+                rate = f", random_fire_rate {spec['random_fire_rate']:g}" if spec.get("random_fire_rate") else ""
+                by_cond.setdefault(signal, {}).setdefault(f"drop if {cond}{rate}", []).append(scope)
+    out = {}
+    for signal, conds in by_cond.items():
+        parts = []
+        for cond, where in conds.items():
+            label = f"all {len(code_scopes)} code scopes" if len(code_scopes) > 2 and sorted(where) == sorted(
+                code_scopes) else ", ".join(where)
+            parts.append(f"{cond} ({label})")
+        out[signal] = "; ".join(parts)
+    return out
 
 
 def _raw_scopes() -> dict[str, dict[str, Any]]:
@@ -261,7 +272,11 @@ def _n(v: Any) -> str:
 
 
 def _mb(b: float) -> str:
-    return f"{b / 1e6:,.2f}"
+    """Bytes for reading: ``245.59 kB``, ``1.20 GB``."""
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(b) >= div:
+            return f"{b / div:,.2f} {unit}"
+    return f"{b:,.0f} B"
 
 
 def _table(headers: list[str], rows: list[list[Any]], num: set[int] | None = None, empty: str = "none") -> str:
@@ -343,11 +358,12 @@ td,th{{border:1px solid #ccc;padding:2px 8px}}th{{background:#eee}}.num{{text-al
 <p class="header">{head}</p>
 <p id="summary" data-in="{counts['in']}" data-kept="{counts['kept']}" data-rejected="{counts['rejected']}" data-quarantined="{counts['quarantined']}">{_esc(summary_line(counts))}</p>
 <h2>Funnel: files remaining after each step, and what each step removed</h2>
-{_table(["step", "files remaining", "files", "MB", "files removed", "MB removed", "what the step removed"],
+{_table(["step", "files remaining", "files", "bytes", "files removed", "bytes removed", "what the step removed"],
         step_rows, {2, 3, 4, 5})}
 <h2>Languages: files in and kept</h2>
 <p class="note">Bar: files kept, on a log scale (a language with 10 files is still visible beside one with 10,000).</p>
-{_table(["language", "files kept (log scale)", "files in", "files kept", "MB in", "MB kept"], lang_rows, {2, 3, 4, 5})}
+{_table(["language", "files kept (log scale)", "files in", "files kept", "bytes in", "bytes kept"], lang_rows,
+        {2, 3, 4, 5})}
 <h2>Rule hits (files the filter rejected)</h2>
 <p class="note">One file can trip several rules, so the hits below add up to more than the {by_rules:,} files rejected by rules. Thresholds are the reference filter's (opc_data_filtering) unless the recipe overrides them (see the manifest's config).</p>
 {_table(["rule", "what it measures", "threshold (scope)", "files"], rule_rows, {3}, "no rule fired")}
