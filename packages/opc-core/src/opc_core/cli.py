@@ -97,10 +97,9 @@ def reproduce(
         outcomes = orchestrators[engine].load()(recipe, overrides)
     else:
         raise OpcError(f"unknown engine {engine!r}; available: local, {', '.join(orchestrators)}")
-    print_summary(outcomes)
     from opc_core.run_report import write_report
 
-    stderr_console.print(f"run report: {write_report(r)}", highlight=False, soft_wrap=True)
+    print_summary(outcomes, run_report=write_report(r))
 
 
 @app.command()
