@@ -17,6 +17,7 @@ def configure_prefect(workdir: str | None = None) -> None:
         home = storage.join(workdir, ".prefect")
     defaults = {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",  # the client's telemetry banner ("Prefect collects anonymous usage data...")
         # INFO reaches the run logs in the UI (the API handler); the terminal shows only warnings
         "PREFECT_LOGGING_LEVEL": "INFO",
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
