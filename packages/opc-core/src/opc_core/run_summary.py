@@ -15,6 +15,8 @@ run report (``run_report.py``).
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.table import Table
 
@@ -63,8 +65,11 @@ def records_cell(m: Manifest) -> str:
 
 
 def _short(text: str, m: Manifest) -> str:
-    """A highlight without machine paths: the output folder becomes ``<stage>/<key>``."""
-    return text.replace(m.uri, f"{m.stage}/{m.key}") if m.uri else text
+    """A highlight without machine paths ("released X at <path>" loses " at <path>": paths are listed below)."""
+    if not m.uri:
+        return text
+    text = re.sub(rf"\s*(?:\bat|->)\s+{re.escape(m.uri)}\S*?(?=[;,]|\s|$)", "", text)
+    return text.replace(m.uri, f"{m.stage}/{m.key}")
 
 
 def summary_table(outcomes: list[StageOutcome]) -> Table:
