@@ -102,7 +102,9 @@ def memory_record(device: torch.device) -> dict[str, float]:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    from opc_core.jsonl import read_jsonl
+
+    return read_jsonl(path, "training metrics")
 
 
 def plot_metrics(metrics_path: Path, out_png: Path, unigram: float | None = None, title: str = "") -> None:

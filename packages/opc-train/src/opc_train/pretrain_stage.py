@@ -130,7 +130,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
 
     from opc_core import storage
     from opc_train.distributed import launch, write_job
-    from opc_train.metrics import plot_metrics
+    from opc_train.metrics import plot_metrics, read_metrics
     from opc_train.token_shards import open_token_data
     from opc_train.train_loop import train
 
@@ -160,7 +160,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
                  title=f"{ctx.recipe_name}: {ctx.stage} of {config.model} ({model_config.num_params() / 1e6:.2f}M "
                  f"params), {summary['steps']:,} steps, peak lr {config.lr:g}")
     # from the log, not the process: a resumed run's first loss is the original run's first step
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+    rows = [r for r in read_metrics(run_dir / "metrics.jsonl") if "loss" in r]
     first_loss, last_loss = (rows[0]["loss"], rows[-1]["loss"]) if rows else (None, None)
     mean_tps = sum(r["tokens_per_s"] for r in rows) / max(1, len(rows))
     if remote:
