@@ -160,21 +160,21 @@ def test_crashed_run_resumes_skipping_complete_shards(shared_dir, tmp_path):
     """The state a crash after two shards leaves (phases A and B done, two shard markers, no manifest):
     a rerun skips them and gives the same output as a clean run."""
     from opc_core.runner import plan_stage
-    from opc_data import local_engine
+    from opc_data import local_engine, shard_work
 
     source = _dev_slice(shared_dir, tmp_path)
     clean = run_stage(_recipe(tmp_path / "clean", source), "data")
     recipe = _recipe(tmp_path / "crashed", source)
     out = plan_stage(recipe, "data").output_uri
     cfg = recipe.stage_config("data")
-    marker = local_engine.write_input_shards(cfg, out)
-    decisions, _ = local_engine.run_dedup(cfg, out)
+    marker = shard_work.write_input_shards(cfg, out)
+    decisions, _ = shard_work.run_dedup(cfg, out)
     shards = marker["shards"]
     assert len(shards) >= 3
     for shard in shards[:2]:
-        idx = local_engine._shard_indices(out, shard)
-        local_engine.shard_task(out, shard, {i: d for i, d in decisions.items() if i in idx}, cfg.model_dump_json(),
-                                recipe.seed)
+        idx = shard_work.shard_indices(out, shard)
+        shard_work.shard_task(out, shard, {i: d for i, d in decisions.items() if i in idx}, cfg.model_dump_json(),
+                              recipe.seed)
     stamp = {s: (Path(out) / "kept" / s).stat().st_mtime_ns for s in shards[:2]}
     calls = []
     real = local_engine.shard_task

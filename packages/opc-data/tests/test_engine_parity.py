@@ -94,7 +94,7 @@ def test_spark_engine_output_files_are_byte_identical_to_local_engine(runs):
 
 def test_spark_phase_a_writes_the_local_engines_input_shards_byte_for_byte(spark, shared_dir, tmp_path):
     """Units of 0, 5, 1 and 23 records, 7 records per shard: shards straddle units and skip the empty one."""
-    from opc_data import local_engine, spark_engine
+    from opc_data import shard_work, spark_engine
     from opc_data.config import DataConfig
 
     with gzip.open(shared_dir / "data/raw_code/dev.jsonl.gz", "rt", encoding="utf-8") as fh:
@@ -102,7 +102,7 @@ def test_spark_phase_a_writes_the_local_engines_input_shards_byte_for_byte(spark
     _write_units(tmp_path / "src", [[], lines[:5], lines[5:6], lines[6:]])
     cfg = DataConfig.model_validate({"ingest": {"sources": [str(tmp_path / "src")]},
                                      "engine": {"kind": "spark", "records_per_shard": 7}})
-    local_marker = local_engine.write_input_shards(cfg, str(tmp_path / "local"))
+    local_marker = shard_work.write_input_shards(cfg, str(tmp_path / "local"))
     spark_marker = spark_engine.spark_input_shards(spark, cfg, str(tmp_path / "spark"))
     assert spark_marker == local_marker
     assert local_marker["records"] == 29 and len(local_marker["shards"]) == 5

@@ -8,16 +8,16 @@
                                      shard boundaries (records_per_shard over the units in plan order)
                                      (Spark)  one task per input shard: slices of the unit pieces,
                                      _idx shifted -> _work/input/part-N.parquet, byte-identical to
-                                     local_engine.write_input_shards
+                                     shard_work.write_input_shards
     phase B  dedup         (Spark)   input shards ──mapInPandas──▶ digest, keep-rank columns, 16 LSH band keys
                                      exact:  Window(partitionBy digest, orderBy rank) -> keeper = row 1
                                      fuzzy:  posexplode(band keys) -> groupBy(band, key) -> buckets of 2+
                                              -> shingle sets of bucketed units (mapInPandas)
                                      (driver) fuzzy_dedup.resolve over the buckets only (the greedy keep
                                              rule, verified Jaccard) -> removed units -> decisions
-    phase C  shards        (Spark)   one task per input shard: local_engine.shard_task (transforms, rules,
+    phase C  shards        (Spark)   one task per input shard: shard_work.shard_task (transforms, rules,
                                      sampling, decontamination), writing kept/ rejected/ ... part-N
-    phase D  merge         (driver)  local_engine.finish: funnel, attribution, report
+    phase D  merge         (driver)  shard_work.finish: funnel, attribution, report
 
 The outputs are byte-identical to the local engine's (test_engine_parity): the input shards have the
 same boundaries, order and ``_idx`` values; exact groups, band keys, buckets and the resolution are
@@ -44,10 +44,22 @@ from opc_core import storage
 from opc_core.stage import StageContext
 from opc_data.config import DataConfig
 from opc_data.funnel_report import report_header
+from opc_data.shard_work import (
+    finish,
+    read_decisions,
+    shard_indices,
+    shard_task,
+    work_uri,
+    write_decisions,
+)
 
 log = logging.getLogger("opc.data.spark")
 
-_FEATURES = ("_idx long, digest string, r0 int, r1 double, r2 int, r3 double, repo_name string, path string, "
+# the keep rule's rank (exact_dedup.keep_rank) as columns: files with stars first, most stars, files with a
+# commit date first, newest commit; then repo_name, path, digest break ties
+_RANK = ("no_stars", "neg_stars", "no_date", "neg_commit_time")
+_FEATURES = ("_idx long, digest string, no_stars int, neg_stars double, no_date int, neg_commit_time double, "
+             "repo_name string, path string, "
              "band_keys array<bigint>")
 
 
@@ -83,7 +95,7 @@ def _features(batches, dedup_json: str):
     from opc_data.exact_dedup import exact_key, keep_rank
 
     cfg = DedupConfig.model_validate_json(dedup_json)
-    columns = ["_idx", "digest", "r0", "r1", "r2", "r3", "repo_name", "path", "band_keys"]
+    columns = ["_idx", "digest", *_RANK, "repo_name", "path", "band_keys"]
     for pdf in batches:
         out = []
         for rec in pdf.to_dict("records"):
@@ -112,9 +124,7 @@ def _shingles(batches, dedup_json: str, needed: set[int]):
 
 
 def _unit_dir(out: str, n: int) -> str:
-    from opc_data.local_engine import _work
-
-    return _work(out, "units", f"u-{n:06d}")
+    return work_uri(out, "units", f"u-{n:06d}")
 
 
 def read_unit_task(out: str, n: int, unit, config_json: str) -> dict[str, Any]:
@@ -132,7 +142,8 @@ def read_unit_task(out: str, n: int, unit, config_json: str) -> dict[str, Any]:
     from opc_core import dataset
     from opc_core.errors import OpcError
     from opc_data.ingest import read_unit
-    from opc_data.stage import PREPARED_SCHEMA, prepare_record
+    from opc_data.schemas import PREPARED_SCHEMA
+    from opc_data.steps import prepare_record
 
     config = DataConfig.model_validate_json(config_json)
     per = config.engine.records_per_shard
@@ -196,8 +207,7 @@ def write_input_shard_task(out: str, shard: tuple[int, int, list[tuple[int, int,
     import pyarrow.parquet as pq
 
     from opc_core import dataset
-    from opc_data.local_engine import _work
-    from opc_data.stage import PREPARED_SCHEMA
+    from opc_data.schemas import PREPARED_SCHEMA
 
     k, first, slices = shard
     parts = []
@@ -208,7 +218,7 @@ def write_input_shard_task(out: str, shard: tuple[int, int, list[tuple[int, int,
     table = pa.concat_tables(parts).combine_chunks()
     table = table.set_column(0, PREPARED_SCHEMA.field("_idx"),
                              pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
-    dataset.write_table(_work(out, "input", dataset.shard_name(k)), table)
+    dataset.write_table(work_uri(out, "input", dataset.shard_name(k)), table)
     return table.num_rows
 
 
@@ -222,9 +232,8 @@ def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
     from opc_core import dataset
     from opc_core.errors import OpcError
     from opc_data.ingest import plan_units
-    from opc_data.local_engine import _work
 
-    done_uri = _work(out, "input", "_DONE.json")
+    done_uri = work_uri(out, "input", "_DONE.json")
     if storage.exists(done_uri):
         return storage.read_json(done_uri)
     units = plan_units(config.ingest)
@@ -243,7 +252,7 @@ def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
     per = config.engine.records_per_shard
     plan = plan_input_shards([m["records"] for m in markers], per)
     pieces = {m["unit"]: [p[0] for p in m["pieces"]] for m in markers}
-    storage.makedirs(_work(out, "input"))
+    storage.makedirs(work_uri(out, "input"))
     if plan:
         shard_task = write_input_shard_task
         sc.parallelize(plan, _slices(sc, len(plan))).map(lambda shard: shard_task(out, shard, pieces)).collect()
@@ -251,7 +260,7 @@ def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
     marker = {"records": total, "shards": [dataset.shard_name(k) for k, _, _ in plan],
               "sources": sorted({u.label for u in units})}
     storage.write_json_atomic(done_uri, marker)
-    storage.remove(_work(out, "units"))
+    storage.remove(work_uri(out, "units"))
     return marker
 
 
@@ -275,11 +284,11 @@ def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tu
     path = _spark_path(input_uri)
     raw = spark.read.parquet(path).where(F.col("quarantine_reason").isNull() & F.col("license_reason").isNull())
     feat = raw.mapInPandas(lambda it: _features(it, dedup_json), _FEATURES).cache()
-    order = ["r0", "r1", "r2", "r3", "repo_name", "path", "_idx"]
+    order = [*_RANK, "repo_name", "path", "_idx"]
     ranked = feat.withColumn("rn", F.row_number().over(Window.partitionBy("digest").orderBy(*order)))
     keepers = ranked.where("rn = 1").select(
         "digest", F.col("_idx").alias("k_idx"), F.col("repo_name").alias("k_repo"), F.col("path").alias("k_path"),
-        "r0", "r1", "r2", "r3", "band_keys").cache()
+        *_RANK, "band_keys").cache()
     exact_removed = (ranked.where("rn > 1").select("_idx", "digest")
                      .join(keepers.select("digest", "k_repo", "k_path"), "digest").collect())
     n_records = feat.count()
@@ -298,7 +307,7 @@ def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tu
         sets: dict[int, np.ndarray] = {}
         if needed:
             for r in keepers.where(F.col("k_idx").isin(list(needed))).collect():
-                ranks[int(r["k_idx"])] = (r["r0"], r["r1"], r["r2"], r["r3"], r["k_repo"], r["k_path"], r["digest"])
+                ranks[int(r["k_idx"])] = (*(r[c] for c in _RANK), r["k_repo"], r["k_path"], r["digest"])
             if dcfg.verify:
                 shingled = raw.mapInPandas(lambda it: _shingles(it, dedup_json, needed), "_idx long, shingles array<bigint>")
                 for r in shingled.collect():
@@ -359,36 +368,32 @@ def _spark_path(uri: str) -> str:
 
 def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     """Phases A-D with Spark for dedup and the per-shard work (module doc)."""
-    from opc_data import local_engine
-
     out = ctx.output_uri
     spark = spark_session(config.engine.spark_master, config.engine.spark_conf)
     marker = spark_input_shards(spark, config, out)
-    dedup_uri = local_engine._work(out, "dedup.parquet")
-    stats_uri = local_engine._work(out, "dedup_stats.json")
+    dedup_uri = work_uri(out, "dedup.parquet")
+    stats_uri = work_uri(out, "dedup_stats.json")
     if storage.exists(dedup_uri) and storage.exists(stats_uri):
-        decisions, dedup_stats = local_engine._read_decisions(dedup_uri), storage.read_json(stats_uri)
+        decisions, dedup_stats = read_decisions(dedup_uri), storage.read_json(stats_uri)
     else:
         log.info("spark: dedup of %d records", marker["records"])
-        decisions, dedup_stats = spark_dedup(spark, local_engine._work(out, "input"), config)
-        local_engine.write_decisions(dedup_uri, decisions)
+        decisions, dedup_stats = spark_dedup(spark, work_uri(out, "input"), config)
+        write_decisions(dedup_uri, decisions)
         storage.write_json_atomic(stats_uri, dedup_stats)
     todo = [s for s in marker["shards"]
-            if not storage.exists(local_engine._work(out, "stats", s.replace(".parquet", ".json")))]
+            if not storage.exists(stats_uri(out, s))]
     jobs = []
     for shard in todo:
-        idxs = local_engine._shard_indices(out, shard)
+        idxs = shard_indices(out, shard)
         jobs.append((shard, {i: decisions[i] for i in idxs if i in decisions}))
     log.info("spark: %d/%d shards to process", len(jobs), len(marker["shards"]))
     if jobs:
         config_json, seed = config.model_dump_json(), ctx.seed
-        task = local_engine.shard_task
+        task = shard_task
         spark.sparkContext.parallelize(jobs, len(jobs)).map(
             lambda job: task(out, job[0], job[1], config_json, seed)["records"]).collect()
-    shard_stats = [storage.read_json(local_engine._work(out, "stats", s.replace(".parquet", ".json")))
-                   for s in marker["shards"]]
-    result = local_engine.finish(config, out, shard_stats, dedup_stats, marker["records"],
-                                 header=report_header(ctx))
+    shard_stats = [storage.read_json(stats_uri(out, s)) for s in marker["shards"]]
+    result = finish(config, out, shard_stats, dedup_stats, marker["records"], header=report_header(ctx))
     result["sources"] = marker["sources"]
     storage.remove(storage.join(out, "_work"))
     return result
