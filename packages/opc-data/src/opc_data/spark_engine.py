@@ -372,16 +372,15 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     spark = spark_session(config.engine.spark_master, config.engine.spark_conf)
     marker = spark_input_shards(spark, config, out)
     dedup_uri = work_uri(out, "dedup.parquet")
-    stats_uri = work_uri(out, "dedup_stats.json")
-    if storage.exists(dedup_uri) and storage.exists(stats_uri):
-        decisions, dedup_stats = read_decisions(dedup_uri), storage.read_json(stats_uri)
+    dedup_stats_uri = work_uri(out, "dedup_stats.json")
+    if storage.exists(dedup_uri) and storage.exists(dedup_stats_uri):
+        decisions, dedup_stats = read_decisions(dedup_uri), storage.read_json(dedup_stats_uri)
     else:
         log.info("spark: dedup of %d records", marker["records"])
         decisions, dedup_stats = spark_dedup(spark, work_uri(out, "input"), config)
         write_decisions(dedup_uri, decisions)
-        storage.write_json_atomic(stats_uri, dedup_stats)
-    todo = [s for s in marker["shards"]
-            if not storage.exists(stats_uri(out, s))]
+        storage.write_json_atomic(dedup_stats_uri, dedup_stats)
+    todo = [s for s in marker["shards"] if not storage.exists(stats_uri(out, s))]
     jobs = []
     for shard in todo:
         idxs = shard_indices(out, shard)
