@@ -49,6 +49,7 @@ from opc_data.shard_work import (
     read_decisions,
     shard_indices,
     shard_task,
+    stats_uri,
     work_uri,
     write_decisions,
 )
