@@ -85,16 +85,31 @@ def shard_uris(dataset_uri: str) -> list[str]:
     ]
 
 
+def read_file_batches(uri: str, columns: list[str] | None = None,
+                      batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Stream the record batches of ONE Parquet file (local or s3://): the one single-file reader."""
+    fs, path = storage.filesystem(uri)
+    try:
+        with fs.open(path, "rb") as f:
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise OpcError(f"unreadable Parquet file: {exc}", where=uri, hint="delete it and rerun the stage") from exc
+
+
+def read_file(uri: str, columns: list[str] | None = None) -> pa.Table:
+    """ONE Parquet file as a table (an empty file keeps its schema)."""
+    fs, path = storage.filesystem(uri)
+    try:
+        with fs.open(path, "rb") as f:
+            return pq.read_table(f, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise OpcError(f"unreadable Parquet file: {exc}", where=uri, hint="delete it and rerun the stage") from exc
+
+
 def read_batches(dataset_uri: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
     """Stream record batches from every shard in name order."""
     for uri in shard_uris(dataset_uri):
-        fs, path = storage.filesystem(uri)
-        try:
-            with fs.open(path, "rb") as f:
-                pf = pq.ParquetFile(f)
-                yield from pf.iter_batches(batch_size=batch_size, columns=columns)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise OpcError(f"unreadable Parquet shard: {exc}", where=uri, hint="delete the shard and rerun the stage") from exc
+        yield from read_file_batches(uri, columns, batch_size)
 
 
 def count_rows(dataset_uri: str) -> int:

@@ -107,11 +107,7 @@ def write_decisions(uri: str, decisions: dict[int, DedupDecision]) -> None:
 
 
 def read_decisions(uri: str) -> dict[int, DedupDecision]:
-    import io
-
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+    table = dataset.read_file(uri)
     cols = [table.column(c).to_pylist() for c in ("_idx", "dup_kind", "duplicate_of_repo_name", "duplicate_of_path")]
     return {i: (k, r, p) for i, k, r, p in zip(*cols, strict=True)}
 
@@ -136,22 +132,12 @@ def shard_task(out: str, shard: str, decisions: dict[int, DedupDecision],
 
 
 def shard_rows(out: str, shard: str) -> Iterator[dict[str, Any]]:
-    import io
-
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(io.BytesIO(storage.read_bytes(work_uri(out, "input", shard))))
-    for batch in pf.iter_batches(batch_size=1024):
+    for batch in dataset.read_file_batches(work_uri(out, "input", shard), batch_size=1024):
         yield from batch.to_pylist()
 
 
 def shard_indices(out: str, shard: str) -> set[int]:
-    import io
-
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(io.BytesIO(storage.read_bytes(work_uri(out, "input", shard))), columns=["_idx"])
-    return set(table.column("_idx").to_pylist())
+    return set(dataset.read_file(work_uri(out, "input", shard), columns=["_idx"]).column("_idx").to_pylist())
 
 
 def finish(config: DataConfig, out: str, shard_stats: list[dict[str, Any]], dedup_stats: dict[str, Any],

@@ -202,10 +202,8 @@ def plan_input_shards(counts: list[int], per: int) -> list[tuple[int, int, list[
 def write_input_shard_task(out: str, shard: tuple[int, int, list[tuple[int, int, int, int]]],
                            pieces: dict[int, list[str]]) -> int:
     """Phase A on an executor: one input shard from slices of unit pieces, ``_idx`` made global."""
-    import io
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from opc_core import dataset
     from opc_data.schemas import PREPARED_SCHEMA
@@ -214,7 +212,7 @@ def write_input_shard_task(out: str, shard: tuple[int, int, list[tuple[int, int,
     parts = []
     for unit, piece, a, b in slices:
         uri = storage.join(_unit_dir(out, unit), pieces[unit][piece])
-        table = pq.read_table(io.BytesIO(storage.read_bytes(uri))).cast(PREPARED_SCHEMA)
+        table = dataset.read_file(uri).cast(PREPARED_SCHEMA)
         parts.append(table.slice(a, b - a))
     table = pa.concat_tables(parts).combine_chunks()
     table = table.set_column(0, PREPARED_SCHEMA.field("_idx"),
