@@ -42,12 +42,9 @@ What it does NOT do: run any task, download NLTK corpora or other data at run ti
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import logging
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -55,13 +52,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opc_core.errors import OpcError
-from opc_eval.managed_venv import repo_root, venv_dir
+from opc_eval.managed_venv import ManagedVenv, repo_root, run_step, venv_dir
 
 log = logging.getLogger(__name__)
 
 ENV_VENV = "OPC_BCB_VENV"
 STAMP_NAME = "opc-bigcodebench-env.json"
 PARTIAL_NAME = "opc-bigcodebench-env.partial"
+VENV = ManagedVenv("BigCodeBench", STAMP_NAME, PARTIAL_NAME)
 STAMP_FORMAT = 2  # 2: bin/python is a copy (venv --copies), see _build
 REQUIREMENTS = "bigcodebench.txt"
 
@@ -122,34 +120,15 @@ def _stamp(requirements: Path, packages: tuple[str, ...] | None) -> dict:
     }
 
 
-def _read_stamp(venv: Path) -> dict | None:
-    try:
-        return json.loads((venv / STAMP_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _run(cmd: list[str], what: str, venv: Path) -> subprocess.CompletedProcess:
-    log.info("bigcodebench venv: %s", " ".join(cmd))
-    out = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        tail = (out.stdout[-3000:] + "\n" + out.stderr[-3000:]).strip()
-        raise OpcError(f"{what} failed (exit {out.returncode}):\n{tail}", where=str(venv),
-                       hint="check network access to PyPI or pip's configuration; the next call rebuilds "
-                            "the venv from scratch")
-    return out
+    return run_step(cmd, what, venv, "check network access to PyPI or pip's configuration")
 
 
 def _build(venv: Path, requirements: Path, packages: tuple[str, ...] | None) -> None:
-    if venv.exists():
-        shutil.rmtree(venv)  # only reached for a venv whose stamp or partial marker says we built it
-    venv.mkdir(parents=True)
-    (venv / PARTIAL_NAME).write_text("an interrupted build; the next ensure_bigcodebench_env() removes this venv\n")
     # --copies: bin/python is a file of its own, not a symlink to the interpreter running opc, so nothing that
     # compares real paths can mistake it for the main venv's python (whose numpy 2 / pandas 2.3 would then
     # shadow the task libraries)
     _run([sys.executable, "-m", "venv", "--copies", str(venv)], "creating the virtualenv", venv)
-    (venv / PARTIAL_NAME).touch()
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--no-input"]
     what = ["-r", str(requirements)] if packages is None else ["-c", str(requirements), *packages]
     # wheels only: every pin has a cp311 (or pure-Python) wheel, and no sdist gets compiled by accident
@@ -173,9 +152,7 @@ def ensure_bigcodebench_env(venv: Path | str | None = None, packages: Sequence[s
     ``requirements/bigcodebench.txt``. A matching stamp makes this a no-op that starts no subprocess.
     """
     path = Path(venv).expanduser().resolve() if venv is not None else default_venv_dir()
-    stamp = _read_stamp(path)
-    ours = stamp is not None or (path / PARTIAL_NAME).exists()
-    if not ours and path.exists() and (path.is_file() or any(path.iterdir())):
+    if not VENV.is_ours(path) and path.exists() and (path.is_file() or any(path.iterdir())):
         python = _python_of(path)
         if python is None:
             raise OpcError("this folder is not a BigCodeBench virtualenv that opc built, and has no bin/python",
@@ -193,18 +170,11 @@ def ensure_bigcodebench_env(venv: Path | str | None = None, packages: Sequence[s
                            hint="choose packages the requirements file pins (or add exact pins there)")
         selected = tuple(sorted({_canonical(p) for p in packages}))
     want = _stamp(req, selected)
-    if stamp == want and _python_of(path):
+    if VENV.ready(path, want):
         return BigCodeBenchEnv(path, managed=True, packages=selected)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may have built it while we waited
-        if _read_stamp(path) == want and _python_of(path):
-            return BigCodeBenchEnv(path, managed=True, packages=selected)
-        log.warning("building the BigCodeBench venv at %s (%s; first time: minutes)", path,
-                    "all pins" if selected is None else ", ".join(selected))
-        _build(path, req, selected)
-        (path / STAMP_NAME).write_text(json.dumps(want, indent=2) + "\n")
-        (path / PARTIAL_NAME).unlink()
+    log.warning("building the BigCodeBench venv at %s (%s; first time: minutes)", path,
+                "all pins" if selected is None else ", ".join(selected))
+    VENV.build_locked(path, want, lambda p: _build(p, req, selected))
     return BigCodeBenchEnv(path, managed=True, packages=selected)
 
 
@@ -216,7 +186,7 @@ def default_python(venv: Path | str | None = None) -> str | None:
     """
     path = Path(venv).expanduser().resolve() if venv is not None else default_venv_dir()
     python = _python_of(path)
-    if python is None or (path / PARTIAL_NAME).exists():
+    if python is None or VENV.is_partial(path):
         return None
     return str(python)
 

