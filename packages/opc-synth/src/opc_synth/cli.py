@@ -11,7 +11,6 @@ status and per reason). Exits 0 whenever the check ran, whatever the pass rate.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import sys
@@ -38,19 +37,13 @@ def read_samples(path: str | Path):
     p = Path(path)
     if not p.is_file():
         raise OpcError("samples file not found", where=str(p), hint="give a JSONL file with id, code, tests")
-    opener = gzip.open if p.suffix == ".gz" else open
+    from opc_core.jsonl import iter_jsonl
+
     out = []
-    with opener(p, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise OpcError(f"line {n} is not JSON: {e}", where=str(p), hint="one JSON object per line") from e
-            if not isinstance(row, dict) or not isinstance(row.get("id"), str | int) or isinstance(row.get("id"), bool):
-                raise OpcError(f"line {n} has no string `id`", where=str(p), hint="rows need id, code and tests")
-            out.append(Sample(str(row["id"]), row.get("code"), row.get("tests")))
+    for n, row in iter_jsonl(p, "samples file"):
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str | int) or isinstance(row.get("id"), bool):
+            raise OpcError(f"line {n} has no string `id`", where=str(p), hint="rows need id, code and tests")
+        out.append(Sample(str(row["id"]), row.get("code"), row.get("tests")))
     return out
 
 

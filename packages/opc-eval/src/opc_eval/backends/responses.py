@@ -20,7 +20,6 @@ they are. Nothing is sent anywhere.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -38,22 +37,16 @@ def prompt_key(prompt: str | list[dict[str, str]]) -> str:
 
 
 def _rows(path: str) -> list[tuple[int, dict[str, Any]]]:
+    from opc_core.jsonl import iter_jsonl
+
     p = Path(path)
     if not p.exists():
         raise OpcError("responses file not found", where=str(p), hint="give a JSONL file of prompt -> response pairs")
-    opener = gzip.open if p.suffix == ".gz" else open
     out = []
-    with opener(p, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise OpcError(f"line {n} is not JSON: {e}", where=str(p)) from e
-            if not isinstance(row, dict):
-                raise OpcError(f"line {n} is not a JSON object", where=str(p))
-            out.append((n, row))
+    for n, row in iter_jsonl(p, "responses file"):
+        if not isinstance(row, dict):
+            raise OpcError(f"line {n} is not a JSON object", where=str(p))
+        out.append((n, row))
     return out
 
 
