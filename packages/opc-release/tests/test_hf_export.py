@@ -10,7 +10,7 @@ import torch
 
 from opc_core import storage
 from opc_release.hf_export import INDEX_FILE, export_model
-from opc_train.chat_template import render_chat
+from opc_core.chat_template import render_chat
 from opc_train.checkpoint import load_final
 from opc_train.tokenizer import load_tokenizer
 

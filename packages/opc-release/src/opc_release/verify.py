@@ -104,7 +104,7 @@ def _verify_local(root: Path, reference_uri: str | None, new_tokens: int, tolera
 
     hf_logging.disable_progress_bar()  # the report is the output; no loading bars in logs
 
-    from opc_train.chat_template import render_chat
+    from opc_core.chat_template import render_chat
 
     try:
         hf_tok = AutoTokenizer.from_pretrained(str(root), local_files_only=True)

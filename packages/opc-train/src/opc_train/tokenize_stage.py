@@ -338,6 +338,6 @@ STAGE = StageSpec(
     run=run,
     inputs=_input_roles,
     code_modules=("opc_train.tokenize_stage", "opc_train.tokenizer", "opc_train.token_shards",
-                  "opc_train.chat_template"),
+                  "opc_core.chat_template"),
     description="train a byte-level BPE and pack the corpus into memory-mappable token shards (train / val)",
 )

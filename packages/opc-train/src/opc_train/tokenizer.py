@@ -28,7 +28,7 @@ from pathlib import Path
 
 from opc_core import storage
 from opc_core.errors import OpcError
-from opc_train.chat_template import CHAT_TEMPLATE
+from opc_core.chat_template import CHAT_TEMPLATE
 
 BOS = "<|im_start|>"
 EOS = "<|im_end|>"

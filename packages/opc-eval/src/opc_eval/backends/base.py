@@ -35,7 +35,7 @@ class Backend(ABC):
 
     def chat(self, conversations: list[list[dict[str, str]]], params: GenParams) -> list[list[str]]:
         """Answer each conversation; default: render ChatML and continue it (models without a server)."""
-        from opc_train.chat_template import render_chat
+        from opc_core.chat_template import render_chat
 
         return self.complete([render_chat(c, add_generation_prompt=True) for c in conversations], params)
 

@@ -12,7 +12,9 @@ Two faces of the same format:
 A test checks that both give identical token ids. OpenCoder's chat format is ChatML with
 ``<|im_start|>`` / ``<|im_end|>``; unlike OpenCoder-Instruct we insert no default system prompt (the
 model is ours, not OpenCoder). Roles are ordinary text after ``<|im_start|>``, not special tokens.
-This module does not tokenize and does not build loss masks beyond ``assistant_spans``.
+It lives in opc-core (no torch, no transformers) so every consumer can import it: opc-train (tokenizer,
+SFT), opc-eval (chat prompts), opc-release (tokenizer_config). This module does not tokenize and does
+not build loss masks beyond ``assistant_spans`` (token masks: ``opc_train.sft_data``).
 """
 
 from __future__ import annotations
