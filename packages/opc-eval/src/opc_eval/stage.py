@@ -157,7 +157,7 @@ STAGE = StageSpec(
     inputs=_inputs,
     # the local backend generates with our model code, so its modules are part of what computes the scores
     code_modules=("opc_eval", "opc_sandbox", "opc_train.generation", "opc_train.model", "opc_train.checkpoint",
-                  "opc_train.tokenizer", "opc_train.chat_template"),
+                  "opc_train.tokenizer", "opc_core.chat_template"),
     external_fingerprint=_external,
     volatile=("pass_at_k.png",),
     description="Generate and score code completions (HumanEval(+), MBPP(+), LeetCode, BigCodeBench-Hard): pass@k.",

@@ -156,7 +156,7 @@ STAGE = StageSpec(
     run=run,
     inputs=_input_roles,
     code_modules=("opc_release", "opc_train.model", "opc_train.checkpoint", "opc_train.tokenizer",
-                  "opc_train.chat_template"),
+                  "opc_core.chat_template"),
     volatile=("publish.json",),
     description="export a checkpoint as a verified Hugging Face model dir with model card, checksums; publish it",
 )

@@ -198,7 +198,7 @@ STAGE = StageSpec(
                   "opc_train.fsdp_engine", "opc_train.prefetch",
                   "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
                   "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
-                  "opc_train.token_shards", "opc_train.tokenizer", "opc_train.chat_template"),
+                  "opc_train.token_shards", "opc_train.tokenizer", "opc_core.chat_template"),
     volatile=("metrics.jsonl", "loss.png", "tensorboard/*"),
     description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed/FSDP2).",
 )
