@@ -157,3 +157,44 @@ def eval_batches(examples: Sequence[SFTExample], batch_size: int, pad_id: int, r
     for b, s in enumerate(range(0, len(examples), batch_size)):
         if b % world_size == rank:
             yield pad_batch(examples[s:s + batch_size], pad_id)
+
+
+def assistant_loss(module, examples: Sequence[SFTExample], batch_size: int, pad_id: int, device=None, rank: int = 0,
+                   world_size: int = 1) -> tuple[float, float]:
+    """(summed assistant-token loss, assistant-token count) over ``examples`` on this rank (no gradients)."""
+    import torch
+
+    total, count = 0.0, 0.0
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        for x, y in eval_batches(examples, batch_size, pad_id, rank, world_size):
+            x, y = x.to(device), y.to(device)
+            total += float(module(x, targets=y).double())
+            count += float((y != IGNORE).sum())
+    module.train(was_training)
+    return total, count
+
+
+class SFTTrainData:
+    """The SFT side of the one training loop (``train_loop.train(..., data=SFTTrainData(...))``)."""
+
+    def __init__(self, train: Sequence[SFTExample], val: Sequence[SFTExample], pad_id: int) -> None:
+        self.train, self.val, self.pad_id = list(train), list(val), pad_id
+
+    def loader(self, settings, dist) -> SFTBatchLoader:
+        return SFTBatchLoader(self.train, settings.micro_batch_size, self.pad_id, seed=settings.seed, rank=dist.rank,
+                              world_size=dist.world_size)
+
+    def evaluate(self, engine, settings, dist, device) -> float:
+        """Mean loss per assistant token over the whole validation split."""
+        import torch
+
+        total, count = assistant_loss(engine.eval_module(), self.val, settings.micro_batch_size, self.pad_id, device,
+                                      dist.rank, dist.world_size)
+        sums = torch.tensor([total, count], dtype=torch.float64, device=device)
+        dist.all_reduce_sum(sums)
+        return float(sums[0] / sums[1]) if float(sums[1]) else float("nan")
+
+    def baseline(self) -> None:
+        return None
