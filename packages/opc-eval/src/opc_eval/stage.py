@@ -1,4 +1,7 @@
-"""The ``eval`` stage: generate completions with a backend, score them in the sandbox, report pass@k.
+"""The ``eval`` and ``eval_base`` stages: generate with a backend, score in the sandbox, report pass@k.
+
+``eval_base`` is the base model (pretrain or anneal) in completion mode; ``eval`` the instruct model (sft2)
+in chat mode through the ChatML template. Same code, two names, two recipe sections.
 
     inputs: model <- config.model_stage (pretrain by default), tokens <- tokenize (the tokenizer/)
     for each benchmark in the config:
@@ -150,15 +153,22 @@ def run(config: EvalConfig, ctx: StageContext) -> StageResult:
                        metrics=metrics, summary=text)
 
 
-STAGE = StageSpec(
-    name="eval",
-    config_model=EvalConfig,
-    run=run,
-    inputs=_inputs,
-    # the local backend generates with our model code, so its modules are part of what computes the scores
-    code_modules=("opc_eval", "opc_sandbox", "opc_train.generation", "opc_train.model", "opc_train.checkpoint",
-                  "opc_train.tokenizer", "opc_core.chat_template"),
-    external_fingerprint=_external,
-    volatile=("pass_at_k.png",),
-    description="Generate and score code completions (HumanEval(+), MBPP(+), LeetCode, BigCodeBench-Hard): pass@k.",
-)
+def _spec(name: str, description: str) -> StageSpec:
+    return StageSpec(
+        name=name,
+        config_model=EvalConfig,
+        run=run,
+        inputs=_inputs,
+        # the local backend generates with our model code, so its modules are part of what computes the scores
+        code_modules=("opc_eval", "opc_sandbox", "opc_train.generation", "opc_train.model", "opc_train.checkpoint",
+                      "opc_train.tokenizer", "opc_core.chat_template"),
+        external_fingerprint=_external,
+        volatile=("pass_at_k.png",),
+        description=description,
+    )
+
+
+# one implementation, two stages: the base model in completion mode (eval_base) and the instruct model in
+# chat mode (eval); each has its own recipe section (model_stage, mode, benchmarks)
+STAGE = _spec("eval", "Evaluate a model (recipes: the instruct model in chat mode): generate, score, pass@k.")
+STAGE_BASE = _spec("eval_base", "Evaluate the base model in completion mode (HumanEval(+), MBPP(+), ...): pass@k.")

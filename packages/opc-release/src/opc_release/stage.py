@@ -1,6 +1,7 @@
 """The ``release`` stage: a trained checkpoint -> a verified, versioned Hugging Face model directory.
 
     inputs  model (pretrain, or whichever stage the recipe names)   tokens (tokenize)   eval   data
+            [eval_base: the base model's completion-mode eval, for the card's base vs instruct rows]
               │ load_final                                          │ tokenizer/          │      │ attribution.json
               ▼                                                     ▼                     ▼      ▼ metrics, config
     <out>/model/  config.json  model.safetensors (+ shards, index)  generation_config.json  tokenizer files
@@ -39,8 +40,11 @@ class ReleaseConfig(BaseModel):
     """What to release and where (``stages.release`` in a recipe)."""
 
     model_config = ConfigDict(extra="forbid")
-    model_stage: str = Field("pretrain", description="the stage whose final/ checkpoint is released (pretrain, sft)")
+    model_stage: str = Field("pretrain", description="the stage whose final/ checkpoint is released (pretrain, "
+                             "anneal, sft2: the instruct model, chat template as its default prompt format)")
     eval_stage: str | None = Field("eval", description="the eval output for the card; None = not evaluated")
+    base_eval_stage: str | None = Field(None, description="the base model's eval (eval_base) for the card's base vs "
+                                        "instruct rows; None = only the released model's eval")
     name: str | None = Field(None, description="release name; default opc-<recipe name>")
     version: str | None = Field(None, description="release version; default the recipe's version")
     license: str = "apache-2.0"
@@ -57,6 +61,8 @@ def _input_roles(cfg: ReleaseConfig) -> dict[str, str]:
     roles = {"model": cfg.model_stage, "tokens": "tokenize", "data": "data"}
     if cfg.eval_stage:
         roles["eval"] = cfg.eval_stage
+    if cfg.base_eval_stage:
+        roles["eval_base"] = cfg.base_eval_stage
     return roles
 
 
@@ -87,7 +93,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
     (model_dir / "attribution.json").write_bytes(attribution)
 
     lineage = []
-    for role in ("model", "eval", "tokens", "data"):
+    for role in ("model", "eval", "eval_base", "tokens", "data"):
         if role in ctx.inputs:
             lineage += lineage_chain(ctx.inputs[role])
     meta = {
@@ -108,6 +114,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
         limitations=cfg.limitations, recipe=ctx.recipe, model_config=model_config.to_dict(),
         model_params=sum(p.numel() for p in model.parameters()), model=ctx.inputs["model"],
         tokens=ctx.inputs["tokens"], data=ctx.inputs["data"], eval=ctx.inputs.get("eval"), lineage=lineage,
+        base_eval=ctx.inputs.get("eval_base"),
         attribution=json.loads(attribution),
     )
     (model_dir / "README.md").write_text(render_card(facts), encoding="utf-8")

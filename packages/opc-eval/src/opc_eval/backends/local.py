@@ -3,8 +3,9 @@
 The pretrain output gives the weights (``final/``); the tokenize output gives ``tokenizer/``. A
 completion prompt is encoded as ``[BOS] + ids(prompt)`` (how pretraining documents start), and
 decoding stops at EOS (``<|im_end|>``), at ``max_new_tokens``, or when a stop string appears in the
-decoded text (checked every few tokens). Chat prompts are rendered by ``render_chat``. Torch is
-imported only when this backend is built.
+decoded text (checked every few tokens). Chat prompts are rendered by ``render_chat`` and encoded
+as they are (the rendering already opens with ``<|im_start|>``, exactly the ids SFT trained on; no
+extra BOS). Torch is imported only when this backend is built.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ class LocalModelBackend(Backend):
         self.bos = ids.get("bos")
         self.eos = ids.get("eos")
 
-    def _one(self, prompt: str, params: GenParams, seed: int) -> str:
+    def _one(self, prompt: str, params: GenParams, seed: int, add_bos: bool = True) -> str:
         from opc_train.generation import generate
 
-        prompt_ids = ([self.bos] if self.bos is not None else []) + self.tok.encode(prompt, add_special_tokens=False).ids
+        prompt_ids = ([self.bos] if add_bos and self.bos is not None else []) + self.tok.encode(
+            prompt, add_special_tokens=False).ids
         stops = (self.eos,) if self.eos is not None else ()
         out = generate(self.model, prompt_ids, params.max_new_tokens, temperature=params.temperature,
                        top_p=params.top_p, stop_ids=stops, seed=seed)
@@ -39,3 +41,9 @@ class LocalModelBackend(Backend):
 
     def complete(self, prompts: list[str], params: GenParams) -> list[list[str]]:
         return [[self._one(p, params, params.seed + j) for j in range(params.n)] for p in prompts]
+
+    def chat(self, conversations: list[list[dict[str, str]]], params: GenParams) -> list[list[str]]:
+        from opc_core.chat_template import render_chat
+
+        prompts = [render_chat(c, add_generation_prompt=True) for c in conversations]
+        return [[self._one(p, params, params.seed + j, add_bos=False) for j in range(params.n)] for p in prompts]
