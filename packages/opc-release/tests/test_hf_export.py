@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from opc_core import storage
-from opc_release.hf_export import INDEX_FILE, export_model
 from opc_core.chat_template import render_chat
+from opc_release.hf_export import INDEX_FILE, export_model
 from opc_train.checkpoint import load_final
 from opc_train.tokenizer import load_tokenizer
 

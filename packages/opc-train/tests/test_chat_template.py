@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from opc_core.errors import OpcError
 from opc_core.chat_template import CHAT_TEMPLATE, assistant_spans, render_chat
+from opc_core.errors import OpcError
 from opc_train.tokenizer import save_tokenizer, train_tokenizer
 
 CHATS = [

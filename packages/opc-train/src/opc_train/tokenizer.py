@@ -27,8 +27,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from opc_core import storage
-from opc_core.errors import OpcError
 from opc_core.chat_template import CHAT_TEMPLATE
+from opc_core.errors import OpcError
 
 BOS = "<|im_start|>"
 EOS = "<|im_end|>"
