@@ -4,7 +4,7 @@
 
 Conversations are synthetic token sequences (a prompt of random tokens, then an "answer" that is an
 arithmetic sequence the model can learn, masked like an assistant turn), so no tokenizer is needed; the
-run starts from seeded "pretrained" weights through ``init_weights`` and trains on ``SFTTrainData``,
+run starts from seeded "pretrained" weights through ``init_from`` and trains on ``SFTTrainData``,
 exactly as the sft stage drives the loop. ``--slow S`` sleeps S seconds per micro-batch.
 """
 
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from opc_train.checkpoint import MODEL_FILE, save_weights
 from opc_train.cosine_schedule import CosineSchedule
 from opc_train.model import ModelConfig, Transformer
 from opc_train.sft_data import SFTBatchLoader, SFTExample, SFTTrainData
@@ -56,12 +58,14 @@ def main() -> None:
 
         SFTBatchLoader.next_batch = slow_next_batch
     torch.manual_seed(123)
-    init = Transformer(MODEL).state_dict()
+    init = Path(args.run_dir).parent / f"{Path(args.run_dir).name}-init"
+    init.mkdir(parents=True, exist_ok=True)
+    save_weights(Transformer(MODEL).state_dict(), init / MODEL_FILE)
     settings = TrainSettings(max_steps=args.max_steps, seq_len=64, micro_batch_size=4, grad_accum_steps=2,
                              schedule=CosineSchedule(peak_lr=3e-3, total_steps=args.max_steps, warmup_steps=2),
                              weight_decay=0.0, eval_every=8, checkpoint_every=8, keep_last=2, log_every=1000, seed=5,
                              num_threads=1, device="cpu")
-    train(MODEL, settings, None, None, args.run_dir, init_weights=init,
+    train(MODEL, settings, None, None, args.run_dir, init_from=init,
           data=SFTTrainData(examples(40, 0), examples(8, 1), PAD))
 
 

@@ -31,9 +31,12 @@ __all__ = ["DistContext", "convert_deepspeed_checkpoint", "deepspeed_config", "d
            "free_port", "launch", "main", "run_job", "write_job"]
 
 
-def write_job(path: Path, model_config, settings, train_uri: str, val_uri: str, run_dir: str) -> Path:
+def write_job(path: Path, model_config, settings, train_uri: str, val_uri: str, run_dir: str,
+              init_from: str | None = None, init_optimizer: bool = False) -> Path:
+    """The job every rank reads (``init_from``/``init_optimizer``: an anneal branch's starting checkpoint)."""
     path.write_text(json.dumps({"model_config": model_config.to_dict(), "settings": settings.to_dict(),
-                                "train_uri": train_uri, "val_uri": val_uri, "run_dir": str(run_dir)}, indent=2))
+                                "train_uri": train_uri, "val_uri": val_uri, "run_dir": str(run_dir),
+                                "init_from": init_from, "init_optimizer": init_optimizer}, indent=2))
     return path
 
 
@@ -50,7 +53,8 @@ def run_job(job_path: str | Path) -> None:
     try:
         train_shards = TokenShards.open(job["train_uri"])
         val_shards = TokenShards.open(job["val_uri"], expect=train_shards.fingerprint)
-        train(ModelConfig.from_dict(job["model_config"]), settings, train_shards, val_shards, job["run_dir"], dist)
+        train(ModelConfig.from_dict(job["model_config"]), settings, train_shards, val_shards, job["run_dir"], dist,
+              init_from=job.get("init_from"), init_optimizer=job.get("init_optimizer", False))
     finally:
         dist.shutdown()
 

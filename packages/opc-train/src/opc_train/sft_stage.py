@@ -6,7 +6,7 @@
         │ split by content hash ─▶ val (val_fraction)  |  train
         │ render ChatML + assistant-only mask, truncation policy (sft_data.py) ─▶ quarantined: over_long
         ▼
-    model_stage final/ weights ─▶ train_loop.train(..., init_weights, data=SFTTrainData)   cosine, warmup
+    model_stage final/ weights ─▶ train_loop.train(..., init_from, data=SFTTrainData)   cosine, warmup
     <out>/ metrics.jsonl  summary.json  loss.png  checkpoints/  final/   data/{train,val}.parquet
            quarantine.jsonl  decontamination.json
 
@@ -242,6 +242,7 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
     if model_config.max_seq_len < config.max_len:
         raise OpcError(f"max_len {config.max_len} exceeds the model's context {model_config.max_seq_len}",
                        hint=f"set max_len <= {model_config.max_seq_len}")
+    init_dir = storage.download_dir(model_uri, ctx.scratch / "init") if storage.is_remote(model_uri) else model_uri
     weights = load_weights(storage.join(model_uri, MODEL_FILE))
     device = resolve_device(config.device)
     start_model = Transformer(model_config)
@@ -269,7 +270,8 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
     ctx.log.info("%s: %d train / %d val conversations (%s), %d decontaminated, %d quarantined; %d steps x %d",
                  ctx.stage, len(train_ex), len(val_ex), dict(per_source), rejected, len(quarantine), max_steps,
                  config.global_batch)
-    result = train(model_config, settings, None, None, run_dir, init_weights=weights,
+    del weights
+    result = train(model_config, settings, None, None, run_dir, init_from=init_dir,
                    data=SFTTrainData(train_ex, val_ex, pad_id))
     summary = json.loads((run_dir / "summary.json").read_text())
     efficiency = padding_efficiency(train_ex, config.micro_batch_size)
