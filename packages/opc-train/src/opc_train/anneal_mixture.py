@@ -158,7 +158,7 @@ def consumed_tokens(loader, n_batches: int) -> dict[str, int]:
             # tokens of source k before position x: whole documents of k before x's document, plus x's part
             before = np.concatenate([[0], np.cumsum(np.where(srcs == k, doc_len, 0))])
 
-            def upto(x, before=before, k=k):
+            def upto(x, before=before, k=k, offsets=offsets, srcs=srcs):
                 d = np.clip(np.searchsorted(offsets, x, side="right") - 1, 0, len(srcs) - 1)
                 return before[d] + np.where(srcs[d] == k, x - offsets[d], 0)
 

@@ -27,7 +27,6 @@ repeated 10x or more is a warning in the summary.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
