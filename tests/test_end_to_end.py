@@ -1,6 +1,7 @@
 """The whole lifecycle on the micro recipe, through the same CLI a user types.
 
-One micro workdir per session (``micro_run``): data -> tokenize -> pretrain -> eval -> release. Then:
+One micro workdir per session (``micro_run``): data -> tokenize -> pretrain -> eval_base -> anneal -> sft1 -> sft2
+-> eval (chat mode) -> release (the instruct model). Then:
 the released directory verifies; `opc status --json` shows every stage with the HF dir as release's uri;
 the model card names every upstream content key and the eval pass@1 from the manifest; `opc reproduce`
 (Prefect, in-process) is all cache hits; deleting one stage's manifest redoes that stage only, and a
@@ -17,8 +18,9 @@ import sys
 from opc_core import storage
 from opc_core.manifest import read_manifest
 
-STAGES = ["data", "tokenize", "pretrain", "eval", "release"]  # the release's lineage
-PIPELINE = ["data", "tokenize", "pretrain", "eval", "algorithmic", "synth", "release"]  # the micro recipe
+STAGES = ["data", "tokenize", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"]  # release lineage
+PIPELINE = ["data", "tokenize", "pretrain", "eval_base", "algorithmic", "synth", "anneal", "sft1", "sft2", "eval",
+            "release"]  # the micro recipe
 
 
 def _opc(*args: str) -> subprocess.CompletedProcess:
@@ -46,11 +48,15 @@ def test_release_verifies_and_status_points_at_the_model_dir(micro_run):
 def test_model_card_carries_lineage_keys_and_eval_numbers_from_manifests(micro_run):
     workdir, keys = micro_run
     card = storage.read_text(storage.join(str(workdir), "release", keys["release"], "model", "README.md"))
-    for stage in ("data", "tokenize", "pretrain", "eval"):
+    for stage in ("data", "tokenize", "pretrain", "anneal", "sft1", "sft2", "eval_base", "eval"):
         assert keys[stage] in card, f"{stage} key missing from the model card"
     eval_manifest = read_manifest(storage.join(str(workdir), "eval", keys["eval"]))
     pass1 = eval_manifest.metrics["humaneval"]["pass@1"]
     assert f"{pass1:.3f}" in card or str(pass1) in card
+    # base (completion mode) and instruct (chat mode) rows side by side
+    assert "| base | humaneval |" in card and "| completion |" in card
+    assert "| instruct | humaneval |" in card and "| chat |" in card
+    assert "apply_chat_template" in card
 
 
 def test_lineage_reaches_the_raw_sources(micro_run):
@@ -76,7 +82,44 @@ def test_reproduce_again_is_all_cache_hits_and_deleted_manifest_redoes_only_that
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {line.split("│")[1].strip(): line for line in proc.stderr.splitlines() if line.count("│") > 3}
     assert "no (ran)" in rows["tokenize"]
-    for stage in ("data", "pretrain", "eval", "release"):
+    for stage in ("data", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"):
         assert "cache hit" in rows[stage], rows[stage]
     after = read_manifest(tokenize)
     assert after.fingerprint == before.fingerprint and after.key == before.key
+
+
+def test_status_lists_the_new_stages_with_their_uris(micro_run):
+    workdir, keys = micro_run
+    status = _status(workdir)
+    for stage in ("anneal", "sft1", "sft2", "eval_base", "eval"):
+        assert status[stage]["complete"] and status[stage]["uri"] == storage.join(str(workdir), stage, keys[stage])
+
+
+def test_sft_outputs_have_metrics_summary_final_and_lower_held_out_loss(micro_run):
+    workdir, keys = micro_run
+    for stage in ("anneal", "sft1", "sft2"):
+        out = storage.join(str(workdir), stage, keys[stage])
+        for name in ("metrics.jsonl", "summary.json", "final/model.safetensors", "final/model_config.json"):
+            assert storage.exists(storage.join(out, name)), f"{stage} lacks {name}"
+    for stage in ("sft1", "sft2"):
+        m = read_manifest(storage.join(str(workdir), stage, keys[stage]))
+        assert m.metrics["val_loss_after"] < m.metrics["val_loss_before"], (stage, m.metrics)
+        c = m.counts
+        assert c.records_in == c.kept + c.rejected + c.quarantined and c.kept > 0
+    sft2 = read_manifest(storage.join(str(workdir), "sft2", keys["sft2"]))
+    assert sft2.inputs["model"].stage == "sft1" and sft2.inputs["model"].key == keys["sft1"]
+
+
+def test_anneal_starts_at_the_stable_lr_of_its_branch_step_and_accounts_tokens(micro_run):
+    workdir, keys = micro_run
+    anneal = read_manifest(storage.join(str(workdir), "anneal", keys["anneal"]))
+    n = anneal.metrics["branch_step"]
+    pre_rows = [json.loads(x) for x in storage.read_text(storage.join(str(workdir), "pretrain", keys["pretrain"],
+                                                                      "metrics.jsonl")).splitlines()]
+    pre_lr = next(r["lr"] for r in pre_rows if r["step"] == n + 1 and "lr" in r)  # the lr of step N (0-based)
+    rows = [json.loads(x) for x in storage.read_text(storage.join(anneal.uri, "metrics.jsonl")).splitlines()]
+    lrs = [r["lr"] for r in rows if "lr" in r]
+    assert lrs[0] == pre_lr and lrs[-1] < lrs[0]
+    sources = anneal.metrics["sources"]
+    assert sum(s["consumed_tokens"] for s in sources.values()) == anneal.metrics["tokens_seen"]
+    assert anneal.metrics["planned_tokens"] == sum(s["planned_tokens"] for s in sources.values())

@@ -16,10 +16,16 @@ PRETRAIN = WSDSchedule(peak_lr=3e-3, total_steps=100, warmup_steps=10, decay_ste
 
 def test_first_anneal_step_lr_equals_the_stable_lr_at_the_branch_step():
     branch = branch_schedule(PRETRAIN.to_dict(), 50, 30)
-    assert branch.lr(0) == PRETRAIN.lr(50) == 3e-3
+    assert branch.lr(0) == PRETRAIN.lr(50) == 3e-3  # exactly, not approximately
     reference = PRETRAIN.anneal_from(50, 30)
     assert [branch.lr(s) for s in range(31)] == [reference.lr(50 + s) for s in range(31)]
     assert branch.lr(29) < branch.lr(1) < branch.lr(0) and branch.lr(30) == PRETRAIN.min_lr
+
+
+@pytest.mark.parametrize(("peak", "floor"), [(1e-2, 1e-3), (3e-4, 1e-5), (6e-3, 6e-4), (0.1, 0.0)])
+def test_first_anneal_step_lr_is_bitwise_the_stable_lr(peak, floor):
+    sched = WSDSchedule(peak_lr=peak, total_steps=200, warmup_steps=20, decay_steps=40, min_lr=floor)
+    assert branch_schedule(sched.to_dict(), 150, 40).lr(0) == sched.lr(150) == peak
 
 
 def test_branch_shape_and_floor_can_be_changed_in_the_recipe():

@@ -76,15 +76,19 @@ def conversations_from_file(repo: str, path: str, content: str, min_lines: int =
                "task": kind, "repo_name": repo, "path": path, "function": node.name}
 
 
-def conversations_from_code(rows: Iterable[dict[str, Any]], max_per_repo: int = 200,
-                            max_total: int | None = None) -> Iterator[dict[str, Any]]:
-    """Conversations from data-stage rows (``repo_name``, ``path``, ``content``, ``program_lang``)."""
+def conversations_from_code(rows: Iterable[dict[str, Any]], max_per_repo: int = 200, max_total: int | None = None,
+                            tasks: Iterable[str] = ("implement", "explain")) -> Iterator[dict[str, Any]]:
+    """Conversations from data-stage rows (``repo_name``, ``path``, ``content``, ``program_lang``) of the
+    given task kinds (a function's kind is fixed by its hash, so filtering never re-labels one)."""
+    wanted = set(tasks)
     per_repo: Counter[str] = Counter()
     total = 0
     for row in rows:
         if (row.get("program_lang") or "").lower() != "python" or not row.get("content"):
             continue
         for conv in conversations_from_file(row["repo_name"], row["path"], row["content"]):
+            if conv["task"] not in wanted:
+                continue
             if per_repo[row["repo_name"]] >= max_per_repo:
                 break
             per_repo[row["repo_name"]] += 1

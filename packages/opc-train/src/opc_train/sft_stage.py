@@ -40,6 +40,9 @@ class CodeConversations(BaseModel):
     """Conversations built from the data stage's kept Python files (``code_conversations``)."""
 
     model_config = ConfigDict(extra="forbid")
+    tasks: list[Literal["implement", "explain"]] = Field(default_factory=lambda: ["implement", "explain"],
+                                                         description="implement: docstring -> function; explain: "
+                                                                     "function -> docstring")
     max_per_repo: int = Field(200, ge=1)
     max_total: int | None = Field(None, ge=1)
 
@@ -141,7 +144,7 @@ def _collect(config: SFTConfig, ctx: StageContext, quarantine: list[dict[str, An
         rows = dataset.read_rows(storage.join(ctx.input_uri("code"), "kept"),
                                  columns=["repo_name", "path", "content", "program_lang"])
         for i, row in enumerate(conversations_from_code(rows, config.from_code.max_per_repo,
-                                                        config.from_code.max_total)):
+                                                        config.from_code.max_total, config.from_code.tasks)):
             try:
                 messages = normalise_record(row)
             except Quarantined as q:

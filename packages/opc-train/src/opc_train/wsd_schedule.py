@@ -83,7 +83,9 @@ class WSDSchedule:
             factor = 0.5 * (1.0 + math.cos(math.pi * p))
         else:
             factor = 1.0 - math.sqrt(p)
-        return self.min_lr + (self.peak_lr - self.min_lr) * factor
+        # written from the peak down, so the first decay step (factor 1) is exactly the stable lr: an
+        # annealing branch's first step runs at the very lr of the checkpoint it branched from
+        return self.peak_lr - (self.peak_lr - self.min_lr) * (1.0 - factor)
 
     def phase(self, step: int) -> str:
         if step < self.warmup_steps:
