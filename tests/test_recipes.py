@@ -143,8 +143,42 @@ def test_paper_release_names(name: str):
 
     recipe = _recipe(name)
     cfg = recipe.stage_config("release")
-    assert release_names(cfg, recipe.resolved(), recipe.name) == (f"opc-{name}-base", "1.0.0")
-    assert cfg.model_stage == "pretrain" and cfg.eval_stage == "eval"
+    assert release_names(cfg, recipe.resolved(), recipe.name) == (f"opc-{name}-instruct", "1.0.0")
+    assert (cfg.model_stage, cfg.eval_stage, cfg.base_eval_stage) == ("sft2", "eval", "eval_base")
+
+
+@pytest.mark.parametrize("name", ["opencoder-1.5b", "opencoder-8b"])
+def test_paper_sft_hyper_parameters(name: str):
+    """[P]: stage 1 1 epoch, lr 2e-5, batch 4096, max len 1216; stage 2 3 epochs, lr 5e-5, batch 512, max len
+    1500; warmup 100 and cosine for both; sft2 starts from sft1; eval is chat mode on sft2."""
+    recipe = _recipe(name)
+    s1, s2 = recipe.stage_config("sft1"), recipe.stage_config("sft2")
+    assert (s1.epochs, s1.lr, s1.global_batch, s1.max_len, s1.warmup_steps) == (1, 2e-5, 4096, 1216, 100)
+    assert (s2.epochs, s2.lr, s2.global_batch, s2.max_len, s2.warmup_steps) == (3, 5e-5, 512, 1500, 100)
+    assert (s1.model_stage, s2.model_stage) == ("anneal", "sft1")
+    assert s1.max_steps is None and s2.max_steps is None  # whole epochs, not capped
+    ev, base = recipe.stage_config("eval"), recipe.stage_config("eval_base")
+    assert (ev.model_stage, ev.mode, base.model_stage, base.mode) == ("sft2", "chat", "pretrain", "completion")
+    assert {"humaneval", "mbppplus", "leetcode", "bigcodebench-hard"} <= {b.name for b in ev.benchmarks}
+
+
+@pytest.mark.parametrize("name", ["opencoder-1.5b", "opencoder-8b"])
+def test_paper_anneal_mix(name: str):
+    """[P]: 84.21B original distribution + 12.44B algorithmic + 2.71B snippets + 0.91B textbooks, ~100B."""
+    from opc_train.anneal_mixture import planned_tokens
+
+    cfg = _recipe(name).stage_config("anneal")
+    plan = planned_tokens(cfg.sources, cfg.total_tokens)
+    assert plan == {"original": 84_210_000_000, "algorithmic": 12_440_000_000, "snippets": 2_710_000_000,
+                    "textbooks": 910_000_000}
+    assert {s.name: s.input for s in cfg.sources} == {"original": "data", "algorithmic": "algorithmic",
+                                                       "snippets": "synth", "textbooks": "synth"}
+    tokens_per_step = PAPER_BUDGETS[name]["tokens_per_step"]
+    assert cfg.decay_steps * tokens_per_step == pytest.approx(100e9, rel=0.01)
+    assert cfg.optimizer in ("keep", "reset") and cfg.data_position == "reset"
+    pre = _recipe(name).stage_config("pretrain")
+    assert cfg.from_step % pre.milestone_every == 0  # a kept checkpoint
+    assert cfg.from_step <= (pre.decay_start or pre.max_steps)  # in the stable phase
 
 
 def test_micro_recipe_is_small():

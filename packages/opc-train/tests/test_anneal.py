@@ -33,6 +33,11 @@ def test_branch_shape_and_floor_can_be_changed_in_the_recipe():
     assert branch.lr(0) == 3e-3 and branch.lr(5) == pytest.approx(1.5e-3) and branch.lr(10) == 0.0
 
 
+def test_the_checkpoint_where_pretraining_began_its_own_decay_is_still_a_branch_point():
+    branch = branch_schedule(PRETRAIN.to_dict(), PRETRAIN.start_of_decay, 20)
+    assert branch.lr(0) == PRETRAIN.peak_lr == PRETRAIN.lr(PRETRAIN.start_of_decay)
+
+
 def test_a_checkpoint_outside_the_stable_phase_is_refused():
     with pytest.raises(OpcError, match="step 85 is in the decay phase"):
         branch_schedule(PRETRAIN.to_dict(), 85, 10)

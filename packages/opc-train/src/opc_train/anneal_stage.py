@@ -110,7 +110,7 @@ def branch_schedule(pretrain_schedule: dict[str, Any], step: int, decay_steps: i
     sched = schedule_from_dict(pretrain_schedule)
     if not isinstance(sched, WSDSchedule):
         raise OpcError(f"the pretrain run used a {sched.kind} schedule; annealing branches from a WSD run")
-    if sched.phase(step) != "stable":
+    if not sched.warmup_steps <= step <= sched.start_of_decay:  # completed steps: N = decay start is stable
         raise OpcError(f"checkpoint step {step} is in the {sched.phase(step)} phase of the pretrain schedule "
                        f"(stable: steps {sched.warmup_steps}..{sched.start_of_decay - 1})",
                        hint="branch from a stable-phase checkpoint (from_step), kept with pretrain milestone_every")

@@ -93,8 +93,12 @@ class WSDSchedule:
         return "stable" if step < self.start_of_decay else "decay"
 
     def anneal_from(self, step: int, decay_steps: int) -> WSDSchedule:
-        """The schedule of an annealing branch: decay from ``step`` (a stable-phase checkpoint) over ``decay_steps``."""
-        if self.phase(step) != "stable":
+        """The schedule of an annealing branch: decay from ``step`` (a stable-phase checkpoint) over ``decay_steps``.
+
+        ``step`` counts completed steps, so the checkpoint at ``start_of_decay`` (the last one before this
+        run's own decay) is still a stable-phase checkpoint: its next step would run at the peak.
+        """
+        if not self.warmup_steps <= step <= self.start_of_decay:
             raise ValueError(f"step {step} is in the {self.phase(step)} phase; annealing branches from the stable phase")
         return WSDSchedule(**{**asdict(self), "decay_start": step, "decay_steps": decay_steps,
                               "total_steps": step + decay_steps})
