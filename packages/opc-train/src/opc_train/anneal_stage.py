@@ -150,7 +150,8 @@ def run(config: AnnealConfig, ctx: StageContext) -> StageResult:
     remote = storage.is_remote(ctx.output_uri)
     run_dir = Path(ctx.scratch / "run") if remote else Path(ctx.output_uri)
     train_uri = str(run_dir / "tokens" / "train")
-    if not (run_dir / "tokens" / "train" / "index.json").exists():  # a resumed run keeps its mixture
+    # a resumed run keeps its mixture (index.json, then mixture.json, are written last)
+    if not ((run_dir / "tokens" / "train" / "index.json").exists() and (run_dir / "mixture.json").exists()):
         uris = {s.name: storage.join(ctx.input_uri(s.input), s.subdir) for s in config.sources}
         report = build_mixture(config.sources, uris, load_tokenizer(data.tokenizer_uri), data.fingerprint,
                                config.total_tokens, train_uri, ctx.scratch / "mix", ctx.seed, config.shard_tokens)
