@@ -19,7 +19,10 @@ assistant tokens of the global batch (the loop normalises by target tokens, as i
 Before/after: the held-out assistant-token loss of the starting model and of the trained one are both
 in the manifest metrics (``val_loss_before``, ``val_loss_after``). No packing: each micro-batch pads
 its conversations to the longest (``sft_data``); ``padding_efficiency`` (real / computed tokens) is
-reported. Resume: a killed run re-run with the same recipe lands in the same folder and continues from
+reported. Measured (``benchmarks/sft_padding.py``, 773 code-derived conversations <= 256 tokens, tiny
+model, micro-batch 8, one thread, machine load ~15 on 2 cores): padding efficiency 0.655, 1.50x the step
+time per real token of the same tokens packed into full rows. Packing with document masks is the next
+step for long-tail data (it needs a block mask in ``model.py``). Resume: a killed run re-run with the same recipe lands in the same folder and continues from
 its last checkpoint bitwise (CPU). This stage runs in one process (no torchrun / DeepSpeed yet).
 """
 
@@ -277,7 +280,7 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
     result = train(model_config, settings, None, None, run_dir, init_from=init_dir,
                    data=SFTTrainData(train_ex, val_ex, pad_id))
     summary = json.loads((run_dir / "summary.json").read_text())
-    efficiency = padding_efficiency(train_ex, config.micro_batch_size)
+    efficiency = padding_efficiency(train_ex, config.micro_batch_size, seed)
     extra = {"val_loss_before": val_before, "val_loss_after": result.final_val_loss,
              "sft_lowered_val_loss": result.final_val_loss < val_before, "train_conversations": len(train_ex),
              "val_conversations": len(val_ex), "per_source": dict(sorted(per_source.items())),
