@@ -105,3 +105,34 @@ def test_mixture_accounting_adds_up_per_source_and_flags_heavy_repetition(tmp_pa
         for k in per_token_source[begin:begin + 64]:
             expected[shards.sources[int(k)]] += 1
     assert consumed == expected
+
+
+def test_optimizer_keep_continues_the_adamw_moments_and_reset_starts_them_afresh(tmp_path):
+    import importlib.util
+    from dataclasses import replace
+    from pathlib import Path
+
+    import torch
+
+    from opc_train.token_shards import TokenShards
+    from opc_train.train_loop import train
+
+    spec = importlib.util.spec_from_file_location("train_worker", Path(__file__).with_name("train_worker.py"))
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)
+    worker.make_token_data(str(tmp_path / "tokens"), n_train_docs=40, n_val_docs=10)
+    tr = TokenShards.open(str(tmp_path / "tokens" / "train"))
+    va = TokenShards.open(str(tmp_path / "tokens" / "val"), expect=tr.fingerprint)
+    pre = worker.settings(12, checkpoint_every=3, keep_last=10, eval_every=0, num_threads=1)
+    train(worker.MODEL, pre, tr, va, tmp_path / "pre")
+    ckpt = tmp_path / "pre" / "checkpoints" / "step-00000006"
+    moments = torch.load(ckpt / "optimizer.pt", weights_only=False)["state"]
+    for keep, expected_steps in ((True, 6 + 2), (False, 2)):
+        run = tmp_path / f"anneal-{keep}"
+        s = replace(pre, max_steps=2, checkpoint_every=2,
+                    schedule=WSDSchedule(peak_lr=1e-3, total_steps=2, decay_steps=2, decay_start=0))
+        train(worker.MODEL, s, tr, va, run, init_from=ckpt, init_optimizer=keep)
+        state = torch.load(run / "checkpoints" / "step-00000002" / "optimizer.pt", weights_only=False)["state"]
+        assert float(state[0]["step"]) == expected_steps
+        if keep:
+            assert not torch.equal(state[0]["exp_avg_sq"], moments[0]["exp_avg_sq"])  # it kept going from there
