@@ -136,7 +136,8 @@ def run(config: AnnealConfig, ctx: StageContext) -> StageResult:
     from opc_train.model import ModelConfig
     from opc_train.token_shards import TokenShards, open_token_data
     from opc_train.tokenizer import load_tokenizer
-    from opc_train.train_loop import TrainSettings, train
+    from opc_train.train_loop import train
+    from opc_train.train_settings import TrainSettings
 
     pretrain_uri = ctx.input_uri("model")
     ckpt_root = (storage.download_dir(storage.join(pretrain_uri, "checkpoints"), ctx.scratch / "pretrain" / "checkpoints")
@@ -219,10 +220,11 @@ STAGE = StageSpec(
     run=run,
     inputs=_inputs,
     code_modules=("opc_train.anneal_stage", "opc_train.anneal_mixture", "opc_train.train_loop",
-                  "opc_train.distributed", "opc_train.model", "opc_train.model_configs", "opc_train.checkpoint",
-                  "opc_train.data_loader", "opc_train.wsd_schedule", "opc_train.cosine_schedule",
-                  "opc_train.unigram_baseline", "opc_train.token_shards", "opc_train.tokenizer",
-                  "opc_core.chat_template"),
+                  "opc_train.train_settings", "opc_train.engines", "opc_train.optimizer",
+                  "opc_train.validation", "opc_train.metrics", "opc_train.process_group", "opc_train.distributed",
+                  "opc_train.model", "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
+                  "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
+                  "opc_train.token_shards", "opc_train.tokenizer", "opc_core.chat_template"),
     volatile=("metrics.jsonl", "loss.png"),
     description="Anneal: branch from a stable-phase pretrain checkpoint, WSD decay on a new mixture (token budgets).",
 )

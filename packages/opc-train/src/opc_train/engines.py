@@ -143,6 +143,14 @@ class PlainEngine:
             self.optimizer.load_state_dict(opt_state)
         return state
 
+    def load_optimizer(self, checkpoint_dir: Path) -> None:
+        """The AdamW state of another run's checkpoint (an anneal branch keeping the moments)."""
+        path = checkpoint_dir / "optimizer.pt"
+        if not path.exists():
+            raise OpcError("this checkpoint has no optimizer.pt to keep", where=str(checkpoint_dir),
+                           hint="set optimizer: reset in the anneal section")
+        self.optimizer.load_state_dict(torch.load(path, weights_only=False))
+
 
 # --- DeepSpeed -------------------------------------------------------------------------------------------
 

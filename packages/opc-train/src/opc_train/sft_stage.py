@@ -192,7 +192,8 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
     from opc_train.model import ModelConfig, Transformer
     from opc_train.sft_data import SFTTrainData, assistant_loss, padding_efficiency, render_example, truncate
     from opc_train.tokenizer import load_tokenizer, special_ids
-    from opc_train.train_loop import TrainSettings, resolve_device, train
+    from opc_train.train_loop import resolve_device, train
+    from opc_train.train_settings import TrainSettings
 
     seed = ctx.seed if config.seed is None else config.seed
     tok = load_tokenizer(storage.join(ctx.input_uri("tokens"), "tokenizer"))
@@ -301,11 +302,13 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
                                 f"{val_before:.4f} -> {result.final_val_loss:.4f}"))
 
 
-CODE_MODULES = ("opc_train.sft_stage", "opc_train.sft_data", "opc_train.conversations", "opc_train.code_conversations",
-                "opc_train.train_loop", "opc_train.distributed", "opc_train.model", "opc_train.checkpoint",
-                "opc_train.cosine_schedule", "opc_train.wsd_schedule", "opc_train.data_loader",
-                "opc_train.unigram_baseline", "opc_train.token_shards", "opc_train.tokenizer",
-                "opc_core.chat_template", "opc_data.decontamination")
+CODE_MODULES = ("opc_train.sft_stage", "opc_train.sft_data", "opc_train.conversations",
+                "opc_train.code_conversations", "opc_data.decontamination", "opc_train.train_loop",
+                "opc_train.train_settings", "opc_train.engines", "opc_train.optimizer",
+                "opc_train.validation", "opc_train.metrics", "opc_train.process_group", "opc_train.distributed",
+                "opc_train.model", "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
+                "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
+                "opc_train.token_shards", "opc_train.tokenizer", "opc_core.chat_template")
 
 
 def _spec(name: str) -> StageSpec:
