@@ -56,12 +56,12 @@ def test_release_names_outputs_by_stage_and_key_and_says_samples_per_task(micro_
     workdir, keys = micro_run
     model_dir = Path(workdir, "release", keys["release"], "model")
     meta = json.loads((model_dir / "opc_release.json").read_text())
-    assert meta["model"] == {"stage": "pretrain", "key": keys["pretrain"]}
+    assert meta["model"] == {"stage": "sft2", "key": keys["sft2"]}  # the micro recipe releases the instruct model
     card = (model_dir / "README.md").read_text()
-    assert f"`pretrain/{keys['pretrain']}`" in card and str(workdir) not in card
-    header = next(line for line in card.splitlines() if line.startswith("| benchmark"))
+    assert f"`pretrain/{keys['pretrain']}`" in card and f"`sft2/{keys['sft2']}`" in card and str(workdir) not in card
+    header = next(line for line in card.splitlines() if line.startswith("| model | benchmark"))
     assert "samples per task" in header and "tasks" in header and "n_samples" not in header
-    row = next(line for line in card.splitlines() if line.startswith("| humaneval"))
+    row = next(line for line in card.splitlines() if line.startswith("| instruct | humaneval"))
     assert row.split("|")[-3].strip() == "1"  # 3 tasks x 1 sample: one sample per task
 
 

@@ -319,7 +319,7 @@ STAGE = StageSpec(
     code_modules=("opc_synth", "opc_sandbox", "opc_eval", "opc_data.dedup", "opc_data.decontamination",
                   "opc_data.exact_dedup", "opc_data.fuzzy_dedup", "opc_data.lsh", "opc_data.minhash",
                   "opc_data.shingles", "opc_train.generation", "opc_train.model", "opc_train.checkpoint",
-                  "opc_train.tokenizer", "opc_train.chat_template"),
+                  "opc_train.tokenizer", "opc_core.chat_template"),
     external_fingerprint=_external,
     description="Teacher-generated code sets (snippets, textbooks, instruct), execution-validated, deduped, decontaminated.",
 )

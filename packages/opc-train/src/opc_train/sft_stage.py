@@ -306,7 +306,8 @@ CODE_MODULES = ("opc_train.sft_stage", "opc_train.sft_data", "opc_train.conversa
                 "opc_train.code_conversations", "opc_data.decontamination", "opc_train.train_loop",
                 "opc_train.train_settings", "opc_train.engines", "opc_train.optimizer",
                 "opc_train.validation", "opc_train.metrics", "opc_train.process_group", "opc_train.distributed",
-                "opc_train.model", "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
+                "opc_train.model", "opc_train.parallelize", "opc_train.fsdp_engine", "opc_train.prefetch",
+                "opc_train.model_configs", "opc_train.checkpoint", "opc_train.data_loader",
                 "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
                 "opc_train.token_shards", "opc_train.tokenizer", "opc_core.chat_template")
 

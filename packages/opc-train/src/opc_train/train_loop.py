@@ -34,13 +34,14 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from opc_core.progress import track
-from opc_train.checkpoint import TrainerState, rng_state, save_final, set_rng_state
+from opc_train.checkpoint import MODEL_FILE, TrainerState, load_weights, rng_state, save_final, set_rng_state
 from opc_train.data_loader import TokenBatchLoader
 from opc_train.engines import autocast, build_engine
 from opc_train.metrics import MetricsLog, memory_record, peak_flops, plot_metrics, read_metrics
@@ -88,36 +89,62 @@ def train(
     val_shards: TokenShards,
     run_dir: str | Path,
     dist: DistContext | None = None,
+    *,
+    init_from: str | Path | None = None,
+    init_optimizer: bool = False,
+    data=None,
 ) -> TrainResult:
-    """Train (or resume) in ``run_dir``; returns the summary also written to ``summary.json`` (rank 0)."""
+    """Train (or resume) in ``run_dir``; returns the summary also written to ``summary.json`` (rank 0).
+
+    ``init_from``: a folder with ``model.safetensors`` (a checkpoint or a ``final/``) to start from instead
+    of a random init (anneal, SFT); with ``init_optimizer`` also its ``optimizer.pt`` (anneal keeping the
+    AdamW moments). A checkpoint in ``run_dir`` still wins (resume). ``data``: another source of batches
+    than token shards (SFT: ``sft_data.SFTTrainData``), with ``loader(settings, dist)``,
+    ``evaluate(engine, settings, dist, device) -> float`` and ``baseline() -> float | None``
+    (``train_shards`` / ``val_shards`` are then unused).
+    """
     threads_before = torch.get_num_threads()
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     try:
-        return _train(model_config, settings, train_shards, val_shards, Path(run_dir), dist or DistContext.single())
+        return _train(model_config, settings, train_shards, val_shards, Path(run_dir), dist or DistContext.single(),
+                      Path(init_from) if init_from is not None else None, init_optimizer, data)
     finally:
         torch.set_num_threads(threads_before)  # the thread count is process-wide: leave it as found
 
 
-def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: TokenShards, val_shards: TokenShards,
-           run_dir: Path, dist: DistContext) -> TrainResult:
+def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: TokenShards | None,
+           val_shards: TokenShards | None, run_dir: Path, dist: DistContext, init_from: Path | None,
+           init_optimizer: bool, data) -> TrainResult:
     # 1. set up: device, checks, model, engine, loader (in this order: the RNG is seeded before init)
     run_dir.mkdir(parents=True, exist_ok=True)
     device = dist.device if dist.device is not None else resolve_device(settings.device)
     if model_config.max_seq_len < settings.seq_len:
         raise ValueError(f"seq_len {settings.seq_len} exceeds the model's max_seq_len {model_config.max_seq_len}")
-    check_model_vocab(train_shards.fingerprint, model_config.vocab_size)
+    if data is None:
+        check_model_vocab(train_shards.fingerprint, model_config.vocab_size)
     seed_everything(settings.seed)
-    model = Transformer(model_config).to(device)
+    model = Transformer(model_config)
+    if init_from is not None:  # an anneal branch or an SFT start: weights of another run
+        model.load_state_dict(load_weights(str(init_from / MODEL_FILE)), strict=True)
+    model = model.to(device)
     engine = build_engine(model, settings, dist)
-    loader = TokenBatchLoader(train_shards, settings.seq_len, settings.micro_batch_size, seed=settings.seed,
-                              rank=dist.rank, world_size=dist.world_size)
+    if data is not None:
+        loader = data.loader(settings, dist)
+        validate, baseline = data.evaluate, data.baseline
+    else:
+        loader = TokenBatchLoader(train_shards, settings.seq_len, settings.micro_batch_size, seed=settings.seed,
+                                  rank=dist.rank, world_size=dist.world_size)
+        validate = partial(evaluate, val_shards=val_shards)
+        baseline = partial(unigram_val_loss, train_shards, val_shards, settings, dist)
     if settings.prefetch:  # batches gathered by a background thread; the checkpointed position is the consumed one
         loader = PrefetchingLoader(loader, settings.prefetch, pin_memory=device.type == "cuda")
 
     # 2. resume from the latest checkpoint, if any
     start, tokens_seen, resumed_from = 0, 0, None
     state = engine.load(run_dir)
+    if state is None and init_from is not None and init_optimizer:
+        engine.load_optimizer(init_from)
     if state is not None:
         if state.model_config != model_config.to_dict():
             raise ValueError(f"checkpoint in {run_dir} is for another model shape: {state.model_config}")
@@ -159,7 +186,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
                 log.info("step %d/%d loss %.4f lr %.2e grad_norm %.3f %.0f tok/s", done, settings.max_steps,
                          loss, lr, grad_norm, tps)
             if settings.eval_every and done % settings.eval_every == 0 and done < settings.max_steps:
-                val = evaluate(engine, val_shards, settings, dist, device)
+                val = validate(engine, settings=settings, dist=dist, device=device)
                 metrics.write({"step": done, "val_loss": val})
                 if is_main:
                     log.info("step %d val_loss %.4f", done, val)
@@ -171,7 +198,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
                 ))
         # 4. final validation and the fp32 weights
         step = settings.max_steps
-        final_val = evaluate(engine, val_shards, settings, dist, device)
+        final_val = validate(engine, settings=settings, dist=dist, device=device)
         metrics.write({"step": step, "val_loss": final_val})
         full_state = engine.full_state_dict()
     finally:
@@ -180,7 +207,7 @@ def _train(model_config: ModelConfig, settings: TrainSettings, train_shards: Tok
             loader.close()
 
     # 5. the product: final/, summary.json, loss.png (rank 0)
-    unigram = unigram_val_loss(train_shards, val_shards, settings, dist) if is_main else None
+    unigram = baseline() if is_main else None
     result = TrainResult(
         steps=step, tokens_seen=tokens_seen, final_val_loss=final_val, unigram_val_loss=unigram,
         first_loss=first_loss, last_loss=last_loss,
