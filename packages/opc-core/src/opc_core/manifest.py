@@ -71,9 +71,22 @@ class Manifest(BaseModel):
     recipe: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     summary: str = ""
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    """Named products inside the output (``tokenizer``, ``final``, ``model``, ...), as paths relative to
+    ``uri``: how a downstream stage finds a piece of its input without knowing the producer's layout."""
 
     def path(self) -> str:
         return storage.join(self.uri, MANIFEST_NAME)
+
+    def artifact(self, name: str) -> str:
+        """The URI of the named artifact ``name``; an error lists the names this output has."""
+        if name not in self.artifacts:
+            from opc_core.errors import OpcError
+
+            raise OpcError(f"the {self.stage} output {self.key} has no artifact named {name!r} "
+                           f"(it has: {', '.join(sorted(self.artifacts)) or 'none'})", where=self.uri,
+                           hint=f"rerun the {self.stage} stage with this version of opc (--force)")
+        return storage.join(self.uri, self.artifacts[name])
 
 
 def manifest_uri(output_uri: str) -> str:

@@ -148,6 +148,7 @@ def _run_planned(recipe: Recipe, stage: str, plan: _Plan) -> Manifest:
         key=plan.key,
         uri=plan.output_uri,
         artifact_uri=artifact,
+        artifacts=dict(result.artifacts),
         fingerprint=fingerprint,
         code_version=plan.code,
         created=utc_now(),

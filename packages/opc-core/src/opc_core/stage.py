@@ -68,8 +68,11 @@ class StageContext:
     def input_uri(self, role: str) -> str:
         return self.inputs[role].uri
 
-    def input_artifact(self, role: str) -> str:
+    def input_artifact(self, role: str, name: str | None = None) -> str:
+        """The main product of input ``role`` (no ``name``), or its named artifact ``name``."""
         m = self.inputs[role]
+        if name is not None:
+            return m.artifact(name)
         return m.artifact_uri or m.uri
 
 
@@ -80,12 +83,14 @@ class StageResult:
     ``counts`` (records in = kept + rejected + quarantined) is required for stages that consume
     records; ``metrics`` are stage-specific numbers (funnel, losses, pass@k) that later stages and the
     model card read; ``artifact`` is a path relative to the output dir when the stage's main product
-    is a sub-folder (e.g. the Hugging Face model dir of a release); ``sources`` lists raw inputs read
-    from outside the workdir, for lineage.
+    is a sub-folder (e.g. the Hugging Face model dir of a release); ``artifacts`` names the products a
+    downstream stage may read (``{"tokenizer": "tokenizer"}``, relative paths); ``sources`` lists raw
+    inputs read from outside the workdir, for lineage.
     """
 
     counts: Counts | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     artifact: str | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     summary: str = ""

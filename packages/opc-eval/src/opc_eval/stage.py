@@ -76,7 +76,7 @@ def _backend(config: EvalConfig, ctx: StageContext):
 
     b = config.backend
     if b.kind == "local":
-        tokenizer = storage.join(ctx.input_uri("tokens"), "tokenizer")
+        tokenizer = ctx.input_artifact("tokens", "tokenizer")
         return make_backend("local", model_uri=ctx.input_uri("model"), tokenizer_uri=tokenizer)
     if b.kind in ("hf", "vllm"):
         return make_backend(b.kind, model_dir=b.model_dir or ctx.input_artifact("model"))

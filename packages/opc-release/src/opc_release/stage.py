@@ -83,7 +83,7 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
     name, version = release_names(cfg, ctx.recipe, ctx.recipe_name)
     model_uri = ctx.input_uri("model")
     model, model_config = load_final(model_uri)
-    export_model(model, model_config, storage.join(ctx.input_uri("tokens"), "tokenizer"), model_dir,
+    export_model(model, model_config, ctx.input_artifact("tokens", "tokenizer"), model_dir,
                  cfg.max_shard_bytes)
     attribution_uri = storage.join(ctx.input_uri("data"), "attribution.json")
     if not storage.exists(attribution_uri):
@@ -149,7 +149,7 @@ def run(cfg: ReleaseConfig, ctx: StageContext) -> StageResult:
     size = sum((model_dir / f).stat().st_size for f in files)
     where = storage.join(ctx.output_uri, "model")
     return StageResult(
-        artifact="model",
+        artifact="model", artifacts={"model": "model"},
         metrics={"name": meta["name"], "version": meta["version"], "files": files, "bytes": size,
                  "verify": checks, "published": published, "model_key": meta["model"]["key"]},
         summary=f"released {meta['name']} {meta['version']} at {where}"

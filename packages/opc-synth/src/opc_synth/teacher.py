@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from opc_core import storage
 from opc_core.errors import OpcError
 from opc_core.stage import StageContext
 from opc_synth.config import TeacherConfig
@@ -92,7 +91,7 @@ class Teacher:
                 client = dict(max_concurrency=c.max_concurrency, max_retries=c.max_retries, timeout_s=c.timeout_s)
                 if c.kind == "local":
                     self._backend = make_backend("local", model_uri=ctx.input_uri("model"),
-                                                 tokenizer_uri=storage.join(ctx.input_uri("tokens"), "tokenizer"))
+                                                 tokenizer_uri=ctx.input_artifact("tokens", "tokenizer"))
                 elif c.kind == "hf":
                     self._backend = make_backend("hf", model_dir=c.model_dir or ctx.input_artifact("model"))
                 elif c.kind == "vllm":

@@ -140,7 +140,7 @@ def run(config: AnnealConfig, ctx: StageContext) -> StageResult:
     from opc_train.train_settings import TrainSettings
 
     pretrain_uri = ctx.input_uri("model")
-    ckpt_root = (storage.download_dir(storage.join(pretrain_uri, "checkpoints"), ctx.scratch / "pretrain" / "checkpoints")
+    ckpt_root = (storage.download_dir(ctx.input_artifact("model", "checkpoints"), ctx.scratch / "pretrain" / "checkpoints")
                  .parent if storage.is_remote(pretrain_uri) else Path(pretrain_uri))
     step, ckpt = choose_checkpoint(ckpt_root, config.from_step)
     state = torch.load(ckpt / "trainer_state.pt", weights_only=False)
@@ -208,7 +208,7 @@ def run(config: AnnealConfig, ctx: StageContext) -> StageResult:
                "model_params": model_config.num_params(), "optimizer": config.optimizer,
                "planned_tokens": planned,
                "consumed_tokens": sum(consumed.values())}
-    return StageResult(metrics=metrics, summary=(
+    return StageResult(metrics=metrics, artifacts={"final": "final", "checkpoints": "checkpoints"}, summary=(
         f"branched at step {step}, {summary['steps']} decay steps on "
         + ", ".join(f"{n} {e['consumed_tokens']}/{e['planned_tokens']} tok" for n, e in report.items())
         + f": val loss {summary['final_val_loss']:.4f}" + (f"; {len(warnings)} warning(s)" if warnings else "")))

@@ -180,7 +180,7 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
         "token_fingerprint": data.fingerprint.to_dict(),
     }
     return StageResult(
-        metrics=metrics,
+        metrics=metrics, artifacts={"final": "final", "checkpoints": "checkpoints"},
         summary=(f"{config.model} {model_config.num_params() / 1e6:.2f}M params, {summary['steps']} steps: "
                  f"val loss {final_val:.4f} vs unigram {unigram:.4f}" if unigram is not None else ""),
     )

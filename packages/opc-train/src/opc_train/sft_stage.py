@@ -196,7 +196,7 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
     from opc_train.train_settings import TrainSettings
 
     seed = ctx.seed if config.seed is None else config.seed
-    tok = load_tokenizer(storage.join(ctx.input_uri("tokens"), "tokenizer"))
+    tok = load_tokenizer(ctx.input_artifact("tokens", "tokenizer"))
     pad_id = special_ids(tok)["pad"]
     quarantine: list[dict[str, Any]] = []
     decon = Decontaminator(config.decontamination)
@@ -244,7 +244,7 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
                        hint="lower warmup_steps or global_batch")
 
     # the starting model (final/ of model_stage) and the held-out loss before training
-    model_uri = storage.join(ctx.input_uri("model"), "final")
+    model_uri = ctx.input_artifact("model", "final")
     model_config = ModelConfig.from_dict(storage.read_json(storage.join(model_uri, CONFIG_FILE)))
     if model_config.max_seq_len < config.max_len:
         raise OpcError(f"max_len {config.max_len} exceeds the model's context {model_config.max_seq_len}",
@@ -297,7 +297,7 @@ def run(config: SFTConfig, ctx: StageContext) -> StageResult:
                         result.final_val_loss)
     metrics = {**extra, "steps": result.steps, "tokens_seen": result.tokens_seen, "model_params":
                model_config.num_params(), "first_train_loss": result.first_loss, "last_train_loss": result.last_loss}
-    return StageResult(counts=counts, metrics=metrics,
+    return StageResult(counts=counts, metrics=metrics, artifacts={"final": "final"},
                        summary=(f"{len(train_ex)} conversations, {result.steps} steps: held-out assistant loss "
                                 f"{val_before:.4f} -> {result.final_val_loss:.4f}"))
 

@@ -329,7 +329,8 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     }
     summary = (f"{total_train:,} train / {val_index['tokens']:,} val tokens, vocab {fp.vocab_size}, "
                f"{len(val_repos)} validation repositories")
-    return StageResult(counts=counts, metrics=metrics, summary=summary)
+    return StageResult(counts=counts, metrics=metrics, summary=summary,
+                       artifacts={"tokenizer": "tokenizer", "train": "train", "val": "val"})
 
 
 STAGE = StageSpec(
