@@ -136,7 +136,7 @@ def run_iterations(seeds: list[Page], pool: list[Page], cfg: IterationConfig, pa
     extra: list[Page] = []
     for it in range(1, cfg.iterations + 1):
         positives = [p for p in seeds if p.label == 1] + extra
-        taken = {p.key for p in positives}
+        taken = {p.key for p in positives} | {p.key for p in seeds}
         negatives = [p for p in seeds if p.label == 0]
         want = int(round(cfg.pool_negatives * len(positives)))
         if want:

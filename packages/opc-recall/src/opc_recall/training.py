@@ -41,6 +41,7 @@ class Trained:
     iterations: list[Iteration]
     metrics: dict[str, Any]
     oof_scores: list[np.ndarray]  # per iteration, aligned with the labelled pages
+    labels: np.ndarray
 
 
 def make_pretokenizer(features: FeatureConfig, texts: list[str]) -> PreTokenizer:
@@ -106,4 +107,4 @@ def train_classifier(labelled: list[dict[str, Any]], cfg: ClassifierConfig, seed
                              "pattern_positives": it.pattern_positives,
                              "code_domains": sum(d["code_related"] for d in it.domains),
                              "url_patterns": sum(len(v) for v in it.patterns.values())} for it in its]}
-    return Trained(clf, its, metrics, oof)
+    return Trained(clf, its, metrics, oof, labels)
