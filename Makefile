@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := packages/opc-core packages/opc-sandbox packages/opc-data packages/opc-train packages/opc-eval packages/opc-synth packages/opc-release
+PACKAGES := packages/opc-core packages/opc-sandbox packages/opc-data packages/opc-recall packages/opc-train packages/opc-eval packages/opc-synth packages/opc-release
 RECIPE ?= recipes/tiny.yaml
 export PYTHONUNBUFFERED := 1
 
