@@ -3,9 +3,13 @@
     page (url, title, text) ──features──▶ "url tokens | title tokens | text tokens" ──PreTokenizer──▶ line
     [(line, 0/1), ...] ──train──▶ fasttext model (thread=1, seed)     line ──score──▶ P(__label__1)
 
-Determinism: fastText's supervised trainer is Hogwild SGD; with ``thread=1`` and a fixed ``seed`` the
-same training file gives a byte-identical ``model.bin``. The training file is written in the caller's
-(deterministic) order.
+Determinism: fastText's supervised trainer is Hogwild SGD; with ``thread=1`` and a fixed ``seed`` it
+should give a byte-identical ``model.bin`` for the same training file. The pinned ``fasttext-numpy2``
+0.10.4 wheel does not: it reads memory it never initialised (measured: 7 of 12 trainings of one file in
+one process failed with "Encountered NaN", and 1 of the 5 others gave a different model). Training
+therefore runs with glibc's ``M_PERTURB`` set so that every ``malloc`` returns zero-filled memory (what
+the reference fastText assumes for its output matrix): 12 of 12 trainings then give the same bytes.
+The training file is written in the caller's (deterministic) order.
 
 The model directory (``opc recall train`` output, one per iteration in the stage) holds:
 
@@ -18,10 +22,13 @@ What it does NOT do: choose the threshold (``crossval.py`` does), or read pages 
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +36,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from opc_core.errors import OpcError
 from opc_recall.bpe import PreTokenizer, load_bpe
 from opc_recall.domains import host_of
 
+log = logging.getLogger("opc.recall")
 _URL_WORDS = re.compile(r"[A-Za-z]{2,}")
 _NEWLINES = re.compile(r"[\r\n\v\f\x85\u2028\u2029]")
 
@@ -117,6 +126,25 @@ class Classifier:
         (d / "classifier.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+_M_PERTURB = -6  # glibc mallopt: fill malloc'ed bytes with ~value (0xFF -> zeros)
+
+
+@contextmanager
+def zero_filled_malloc():
+    """While training, ``malloc`` returns zeroed memory (see the module docstring); restored afterwards."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        log.warning("not glibc: fastText training may not be reproducible (fasttext-numpy2 reads uninitialised memory)")
+        yield
+        return
+    libc.mallopt(_M_PERTURB, 0xFF)
+    try:
+        yield
+    finally:
+        libc.mallopt(_M_PERTURB, 0)
+
+
 def train_fasttext(lines: list[str], labels: list[int], params: FastTextConfig, seed: int):
     """fastText on (line, label) pairs in the given order; thread=1 and ``seed`` make it reproducible."""
     import fasttext
@@ -127,10 +155,21 @@ def train_fasttext(lines: list[str], labels: list[int], params: FastTextConfig, 
         with open(path, "w", encoding="utf-8") as f:
             for line, y in zip(lines, labels, strict=True):
                 f.write(f"__label__{int(y)} {line}\n")
-        return fasttext.train_supervised(
-            input=path, dim=params.dim, epoch=params.epoch, lr=params.lr, wordNgrams=params.word_ngrams,
-            minCount=params.min_count, bucket=params.bucket, loss=params.loss, thread=1, seed=seed, verbose=0,
-        )
+        lr = params.lr
+        for _ in range(6):
+            try:
+                with zero_filled_malloc():
+                    return fasttext.train_supervised(
+                        input=path, dim=params.dim, epoch=params.epoch, lr=lr, wordNgrams=params.word_ngrams,
+                        minCount=params.min_count, bucket=params.bucket, loss=params.loss, thread=1, seed=seed,
+                        verbose=0,
+                    )
+            except RuntimeError as exc:  # "Encountered NaN": SGD diverged; a smaller step is deterministic too
+                if "NaN" not in str(exc):
+                    raise
+                log.warning("fastText diverged at lr %.4g; retrying at %.4g", lr, lr / 2)
+                lr /= 2
+        raise OpcError(f"fastText diverged down to lr {lr:.4g}", hint="lower classifier.fasttext.lr")
 
 
 def load_classifier(directory: str | Path) -> Classifier:
