@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(os.environ.get("OPC_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared"))
 
 
 def labelled_rows(path: str, features) -> list[dict]:

@@ -186,7 +186,7 @@ def test_micro_recipe_is_small():
     from opc_train.pretrain_stage import build_model_config
 
     recipe = load_recipe(REPO / "tests" / "recipes" / "micro.yaml")
-    assert recipe.pipeline[:3] == ["data", "tokenize", "pretrain"]
+    assert recipe.pipeline[:4] == ["data", "recall", "tokenize", "pretrain"]
     pre = recipe.stage_config("pretrain")
     shape = build_model_config(pre, recipe.stage_config("tokenize").vocab_size)
     assert shape.n_layers == 2 and shape.num_params() < 500_000
