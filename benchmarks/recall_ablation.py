@@ -1,7 +1,7 @@
 """Ablation of the recall classifier: what BPE tokens, GitHub text positives and URL-pattern positives add.
 
     .venv/bin/python benchmarks/recall_ablation.py [--labels ../shared/data/web/dev.jsonl.gz] \
-        [--github ../shared/data/raw_code/dev.jsonl.gz] [--only base,plain,github,patterns]
+        [--github ../shared/data/raw_code/dev.jsonl.gz] [--only base,plain,github,patterns] [--iterations 3]
 
 Every variant runs the same domain-grouped 5-fold cross-validation as ``opc recall train`` (three
 iterations inside each training fold, seed 1234) and prints average precision and cross-fitted F1 per
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--labels", default=str(SHARED / "data/web/dev.jsonl.gz"))
     ap.add_argument("--github", default=str(SHARED / "data/raw_code/dev.jsonl.gz"))
     ap.add_argument("--only", default="base,plain,github,patterns")
+    ap.add_argument("--iterations", type=int, default=3, help="iterations per variant (patterns: at least 2)")
     args = ap.parse_args()
     variants = {
         "base": ({}, False),
@@ -71,7 +72,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name in args.only.split(","):
         over, use_github = variants[name]
-        cfg = ClassifierConfig.model_validate(over)
+        n_it = max(2, args.iterations) if name == "patterns" else args.iterations
+        cfg = ClassifierConfig.model_validate({**over, "iterations": {**over.get("iterations", {}), "iterations": n_it}})
         lab = labelled_rows(args.labels, cfg.features)
         extra = github_rows(args.github, cfg.features) if use_github else []
         t = time.process_time()
