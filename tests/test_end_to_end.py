@@ -57,6 +57,8 @@ def test_model_card_carries_lineage_keys_and_eval_numbers_from_manifests(micro_r
     assert "| base | humaneval |" in card and "| completion |" in card
     assert "| instruct | humaneval |" in card and "| chat |" in card
     assert "apply_chat_template" in card
+    if "recall" in keys:  # the data section lists the web tokens the recall stage contributed
+        assert f"Code-related web text (recall stage `{keys['recall']}`" in card
 
 
 def test_lineage_reaches_the_raw_sources(micro_run):

@@ -122,7 +122,7 @@ def _page_from_obj(obj: Any, where: str, source: str, fallback_id: str, opts: Re
     if text is not None and not isinstance(text, str) or html is not None and not isinstance(html, str):
         raise ValueError("text/html must be strings")
     title = obj.get("title") if isinstance(obj.get("title"), str) else None
-    if text:
+    if text and text.strip():
         return page(id=rid, url=url, title=title, text=text, source=source, size=len(text.encode("utf-8", "replace")))
     if html:
         rec = html_page(html.encode("utf-8", "surrogatepass"), id=rid, url=url, source=source,
