@@ -144,3 +144,22 @@ def test_tar_archive_of_warc_files_is_read_member_by_member(tmp_path, dev_pages)
     got = list(read_file(str(arc), ReadOptions()))
     assert [g["url"] for g in got] == [p["url"] for p in pages]
     assert got[0]["source"].endswith("!seg/one.warc.gz")
+
+
+def test_s3_glob_of_warc_and_jsonl_reads_the_same_pages_as_local(tmp_path, dev_pages, s3_bucket):
+    from opc_core import storage
+    from opc_recall.ingest import plan_units, read_unit
+
+    pages = _html_pages(dev_pages, 3)
+    _warc(tmp_path / "a.warc.gz", [(p["url"], "text/html", p["html"].encode()) for p in pages])
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps({"url": p["url"], "text": p["text"]}) + "\n"
+                                              for p in dev_pages[:2]))
+    for name in ("a.warc.gz", "b.jsonl"):
+        storage.write_bytes_atomic(f"{s3_bucket}/pool/{name}", (tmp_path / name).read_bytes())
+
+    def read(sources):
+        return [(r["url"], r["text"]) for u in plan_units(sources) for r in read_unit(u, ReadOptions())]
+
+    remote = read([f"{s3_bucket}/pool/*"])
+    assert remote == read([str(tmp_path / "a.warc.gz"), str(tmp_path / "b.jsonl")])
+    assert len(remote) == 5
