@@ -18,8 +18,8 @@ import sys
 from opc_core import storage
 from opc_core.manifest import read_manifest
 
-STAGES = ["data", "tokenize", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"]  # release lineage
-PIPELINE = ["data", "tokenize", "pretrain", "eval_base", "algorithmic", "synth", "anneal", "sft1", "sft2", "eval",
+STAGES = ["data", "recall", "tokenize", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"]  # release lineage
+PIPELINE = ["data", "recall", "tokenize", "pretrain", "eval_base", "algorithmic", "synth", "anneal", "sft1", "sft2", "eval",
             "release"]  # the micro recipe
 
 
@@ -85,7 +85,7 @@ def test_reproduce_again_is_all_cache_hits_and_deleted_manifest_redoes_only_that
     rows = {line.split("│")[1].strip(): line for line in proc.stderr.splitlines() if line.count("│") > 3}
     cached = {stage: row.split("│")[2].strip() for stage, row in rows.items()}  # the "cached?" column
     assert cached["tokenize"] == "no"
-    for stage in ("data", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"):
+    for stage in ("data", "recall", "pretrain", "eval_base", "anneal", "sft1", "sft2", "eval", "release"):
         assert cached[stage] == "yes", rows[stage]
     after = read_manifest(tokenize)
     assert after.fingerprint == before.fingerprint and after.key == before.key
