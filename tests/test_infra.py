@@ -48,7 +48,7 @@ STAGE_POOLS = {
 # PENDING: stages that other branches are adding right now; prefect.yaml may deploy them before their
 # entry point is registered. Empty this set when those branches are merged (every name must then be a
 # registered stage, or the deployment goes).
-PENDING = {"recall"}
+PENDING: set[str] = set()
 
 
 # --- kubectl -----------------------------------------------------------------------------------------
