@@ -2,8 +2,8 @@
 blank lines skipped, a bad line an error that names the file and the line.
 
 Used for benchmark files, eval samples, training metrics and anything else a stage or a report reads as
-JSONL. The data stage's raw-record ingest (``opc_data.ingest.jsonl``) streams and quarantines bad lines
-instead of failing, so it reads the same way but keeps its own loop.
+JSONL. The two corpus ingests (``opc_data.ingest.jsonl`` for raw code, ``opc_recall.pages`` for web pages)
+stream files too large to hold and quarantine a bad line instead of failing, so they keep their own loops.
 
 What it does NOT do: validate fields (callers say which fields they need), or stream huge files (it reads
 the file into memory; use the ingest for corpora).

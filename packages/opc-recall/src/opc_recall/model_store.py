@@ -37,7 +37,6 @@ def load_iterations(models_uri: str) -> list[Classifier]:
     import fasttext
 
     from opc_recall.bpe import PreTokenizer, load_bpe
-    from opc_recall.scoring import local_models_dir
 
     fasttext.FastText.eprint = lambda *a, **k: None
     d = local_models_dir(models_uri)
@@ -47,3 +46,10 @@ def load_iterations(models_uri: str) -> list[Classifier]:
     pretok = PreTokenizer(tok, features.max_chars)
     return [Classifier(fasttext.load_model(str(d / f"iter-{n}.bin")), pretok, features, float(meta["threshold"]))
             for n in range(1, int(meta["iterations"]) + 1)]
+
+
+def local_models_dir(models_uri: str) -> Path:
+    """A local copy of ``models/`` (itself when local)."""
+    if not storage.is_remote(models_uri):
+        return Path(models_uri)
+    return storage.download_dir(models_uri, tempfile.mkdtemp(prefix="opc-recall-models-"))

@@ -14,10 +14,7 @@ What it does NOT do: train (``training.py``) or read sources (``ingest.py``).
 
 from __future__ import annotations
 
-import io
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -123,9 +120,8 @@ def score_rows(rows: list[dict[str, Any]], models_uri: str, config_json: str) ->
 
 
 def read_shard(out: str, shard: str) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(storage.read_bytes(work(out, "input", shard)))).to_pylist()
+    return dataset.read_file(work(out, "input", shard)).to_pylist()
 
 
 def score_shard_task(out: str, shard: str, models_uri: str, config_json: str) -> dict[str, Any]:
@@ -138,10 +134,3 @@ def score_shard_task(out: str, shard: str, models_uri: str, config_json: str) ->
              "bytes_kept": sum(len(r["content"].encode("utf-8", "replace")) for r in result["kept"])}
     storage.write_json_atomic(work(out, "stats", shard.replace(".parquet", ".json")), stats)
     return stats
-
-
-def local_models_dir(models_uri: str) -> Path:
-    """A local copy of ``models/`` (itself when local)."""
-    if not storage.is_remote(models_uri):
-        return Path(models_uri)
-    return storage.download_dir(models_uri, tempfile.mkdtemp(prefix="opc-recall-models-"))

@@ -21,9 +21,6 @@ kept in ``meta``. This module does not tokenize, render or decontaminate.
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,24 +104,14 @@ def normalise_record(row: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _read_rows(uri: str) -> Iterator[dict[str, Any]]:
-    """Rows of one JSONL(.gz) or Parquet file."""
-    if uri.endswith(".parquet"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    """Rows of one JSONL(.gz) or Parquet file (through the one JSONL and Parquet readers)."""
+    from opc_core.dataset import read_file
+    from opc_core.jsonl import iter_jsonl_bytes
 
-        yield from pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pylist()
+    if uri.endswith(".parquet"):
+        yield from read_file(uri).to_pylist()
         return
-    data = storage.read_bytes(uri)
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
-    for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OpcError(f"line {n} is not JSON: {exc}", where=uri,
-                           hint="conversation files are JSONL: one JSON object per line") from exc
+    for n, row in iter_jsonl_bytes(storage.read_bytes(uri), uri):
         if not isinstance(row, dict):
             raise OpcError(f"line {n} is a JSON {type(row).__name__}, not an object", where=uri)
         yield row
