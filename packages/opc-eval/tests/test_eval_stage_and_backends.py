@@ -42,8 +42,14 @@ def tiny_model(tmp_path_factory):
     return root
 
 
+# the named artifacts the real stages declare (StageResult.artifacts)
+ARTIFACTS = {"tokenize": {"tokenizer": "tokenizer", "train": "train", "val": "val"},
+             "pretrain": {"final": "final", "checkpoints": "checkpoints"}, "release": {"model": "model"}}
+
+
 def _manifest(stage: str, uri: Path) -> Manifest:
-    return Manifest(stage=stage, key="k", uri=str(uri), fingerprint="f", code_version="c", created="2026-01-01T00:00:00Z")
+    return Manifest(stage=stage, key="k", uri=str(uri), fingerprint="f", code_version="c", created="2026-01-01T00:00:00Z",
+                    artifacts=ARTIFACTS.get(stage, {}))
 
 
 def _ctx(tmp_path, tiny_model, inputs: dict[str, Manifest]) -> StageContext:

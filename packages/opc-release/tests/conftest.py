@@ -57,7 +57,13 @@ def _kept_rows() -> list[dict]:
     return rows
 
 
+# the named artifacts the real stages declare (StageResult.artifacts)
+ARTIFACTS = {"tokenize": {"tokenizer": "tokenizer", "train": "train", "val": "val"},
+             "pretrain": {"final": "final", "checkpoints": "checkpoints"}, "release": {"model": "model"}}
+
+
 def _manifest(stage: str, key: str, uri: str, inputs: dict[str, Manifest], **extra) -> Manifest:
+    extra.setdefault("artifacts", ARTIFACTS.get(stage, {}))
     m = Manifest(stage=stage, key=key, uri=uri, fingerprint=output_fingerprint(uri)[0], code_version="test",
                  created="2026-11-27T00:00:00Z", recipe=RECIPE,
                  inputs={r: InputRef(stage=i.stage, key=i.key, uri=i.uri, fingerprint=i.fingerprint)

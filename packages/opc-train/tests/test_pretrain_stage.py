@@ -24,9 +24,14 @@ SMALL = {"model_overrides": {"dim": 64, "n_layers": 2, "n_heads": 4, "n_kv_heads
          "eval_every": 20, "eval_batches": 4, "checkpoint_every": 20, "log_every": 20}
 
 
+# the named artifacts the real stages declare (StageResult.artifacts)
+ARTIFACTS = {"tokenize": {"tokenizer": "tokenizer", "train": "train", "val": "val"},
+             "pretrain": {"final": "final", "checkpoints": "checkpoints"}, "release": {"model": "model"}}
+
+
 def _manifest(stage: str, uri: str) -> Manifest:
     return Manifest(stage=stage, key="k" * 16, uri=uri, fingerprint="f" * 32, code_version="c",
-                    created="2026-01-01T00:00:00Z")
+                    created="2026-01-01T00:00:00Z", artifacts=ARTIFACTS.get(stage, {}))
 
 
 def _ctx(tmp: Path, stage: str, inputs: dict[str, Manifest], name: str) -> StageContext:
