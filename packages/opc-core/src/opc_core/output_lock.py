@@ -108,7 +108,7 @@ class OutputLock:
                 os.close(fd)
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
-                raise self._busy(self._read_local(path)) from None
+                raise self._busy(self._read_owner_of_busy_lock(path)) from None
             try:  # the file we locked may have been unlinked by its previous owner meanwhile: retry
                 if os.fstat(fd).st_ino != os.stat(path).st_ino:
                     os.close(fd)
@@ -122,6 +122,19 @@ class OutputLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(_owner_record()) + "\n").encode(), 0)
         self._fd = fd
+
+    @classmethod
+    def _read_owner_of_busy_lock(cls, path: str, wait_s: float = 2.0) -> dict:
+        """The owner record of a lock someone holds. The holder writes it right after taking the lock, so a
+        reader that arrives in between sees an empty file: wait a moment for the record instead."""
+        import time
+
+        deadline = time.monotonic() + wait_s
+        owner = cls._read_local(path)
+        while not owner and time.monotonic() < deadline:
+            time.sleep(0.05)
+            owner = cls._read_local(path)
+        return owner
 
     @staticmethod
     def _read_local(path: str) -> dict:
