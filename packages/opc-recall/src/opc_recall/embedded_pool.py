@@ -21,6 +21,7 @@ import importlib.metadata as md
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 from opc_recall.extract import extract_text, title_of
@@ -31,9 +32,21 @@ PARTS: tuple[str, ...] = ("metadata", "pydoc_topics", "site_html", "licenses")
 _LICENSE = re.compile(r"(licen[cs]e|copying)", re.I)
 
 
+def _site_dirs() -> list[str]:
+    """The environment's own site-packages: the pool is what the venv installs, whatever a process has added to
+    sys.path since (a test's temp folder, a notebook's extra path), so the same venv gives the same pool."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return sorted({paths["purelib"], paths["platlib"]})
+
+
 def _dists() -> list[md.Distribution]:
+    """The ``*.dist-info`` folders of the site dirs, read directly: no sys.meta_path finder a library may have
+    registered in this process can add or hide one."""
     seen: dict[str, md.Distribution] = {}
-    for d in md.distributions():
+    found = sorted(p for site in _site_dirs() for p in Path(site).glob("*.dist-info") if p.is_dir())
+    for d in (md.PathDistribution(p) for p in found):
         name = re.sub(r"[-_.]+", "-", (d.metadata.get("Name") or "")).lower()
         if name and name not in seen:
             seen[name] = d
