@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -36,22 +37,23 @@ def prefect_home() -> str:
 def micro_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """Run the micro recipe's whole pipeline once: (workdir, stage -> output key).
 
-    Torch runs single-threaded meanwhile: a 0.2M-parameter model gains nothing from intra-op threads, and on
-    a loaded 2-core machine their spin-waits made the 40 steps ~9x slower (107 s vs 12 s, measured).
+    In a fresh process (``opc reproduce --engine local``), as a user runs it: the keys it records are then the
+    ones any later ``opc`` command computes, whatever earlier tests imported or put on sys.path in this one.
+    Torch runs single-threaded: a 0.2M-parameter model gains nothing from intra-op threads, and on a loaded
+    2-core machine their spin-waits made the 40 steps ~9x slower (107 s vs 12 s, measured).
     """
-    import torch
-
-    from opc_core.recipe import load_recipe
-    from opc_core.runner import run_pipeline
-
     workdir = tmp_path_factory.mktemp("micro-work")
-    recipe = load_recipe(MICRO, [f"workdir={workdir}"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return workdir, {o.stage: o.key for o in run_pipeline(recipe)}
-    finally:
-        torch.set_num_threads(threads)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, "-m", "opc_core.cli", "reproduce", "--engine", "local", "--recipe",
+                           str(MICRO), f"workdir={workdir}"], env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    status = json.loads(subprocess.run([sys.executable, "-m", "opc_core.cli", "status", "--json", "--workdir",
+                                        str(workdir)], env=env, capture_output=True, text=True, check=True).stdout)
+    keys = {e["stage"]: e["key"] for e in status if e["complete"]}
+    from opc_core.recipe import load_recipe
+
+    assert set(keys) == set(load_recipe(MICRO).pipeline), keys
+    return workdir, keys
 
 
 @pytest.fixture(scope="session")
