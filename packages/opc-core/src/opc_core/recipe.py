@@ -29,11 +29,15 @@ from opc_core.errors import RecipeError
 
 
 class Schedule(BaseModel):
-    """When the ``retrain`` deployment runs (a cron string in ``timezone``); None = never scheduled."""
+    """When the ``retrain`` deployment runs (a cron string in ``timezone``; None = never scheduled), and what
+    an incremental retrain redoes (``opc_core.retrain``)."""
 
     model_config = ConfigDict(extra="forbid")
     retrain_cron: str | None = None
     timezone: str = "UTC"
+    retrain_stages: list[str] | None = None
+    """Stages a retrain on top of a previous version recomputes, in pipeline order; the others (e.g. recall,
+    synth: not about the new dump) are carried over from that version. None = the whole pipeline."""
 
 
 class Recipe(BaseModel):
@@ -144,6 +148,10 @@ def validate_recipe(data: dict[str, Any], where: str, overrides: dict[tuple[str,
     except ValidationError as exc:
         _raise_invalid(exc, where, overrides, model=Recipe)
     known = stage_names()
+    redo = recipe.schedule.retrain_stages or []
+    if any(s not in recipe.pipeline for s in redo):
+        raise RecipeError(f"schedule.retrain_stages {redo} names stages not in the pipeline {recipe.pipeline}",
+                          where=where, hint="list only stages of `pipeline`")
     unknown = [s for s in [*recipe.pipeline, *recipe.stages] if s not in known]
     if unknown:
         raise RecipeError(

@@ -6,6 +6,7 @@ schedules, retries) sits on top; nothing here depends on it.
 
     run_stage(recipe, "pretrain")
       ├─ upstream manifests: tokenize/<key>/_MANIFEST.json  (must exist, or run_upstream=True)
+      ├─ (a retrain: carried-over stages are the previous version's outputs; ``previous`` = the output extended)
       ├─ key = content_key(config, upstream fingerprints, code version)
       ├─ <workdir>/pretrain/<key>/_MANIFEST.json exists?  -> cache hit, return it
       ├─ lock <workdir>/pretrain/.<key>.lock (one writer; a second one stops, naming the owner)
@@ -32,7 +33,7 @@ from opc_core.output_lock import OutputLock
 from opc_core.recipe import Recipe
 from opc_core.registry import get_stage
 from opc_core.run_records import record_run
-from opc_core.stage import StageContext
+from opc_core.stage import PREVIOUS_ROLE, StageContext
 
 log = logging.getLogger("opc.runner")
 
@@ -50,6 +51,20 @@ class StageOutcome:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Extending:
+    """An incremental retrain on top of a recorded version (``opc_core.retrain``).
+
+    ``outputs``: stage -> that version's output; ``redo``: the stages this version recomputes. An input
+    filled by a stage not in ``redo`` is the previous version's output itself (carried over, same
+    fingerprint); a stage with ``StageSpec.extends`` gets its own previous output as the ``previous`` role.
+    """
+
+    version: int
+    outputs: dict[str, Manifest]
+    redo: frozenset[str]
+
+
 @dataclass
 class _Plan:
     stage: str
@@ -64,7 +79,8 @@ def stage_output_uri(recipe: Recipe, stage: str, key: str) -> str:
     return storage.join(recipe.workdir, stage, key)
 
 
-def plan_stage(recipe: Recipe, stage: str, *, run_upstream: bool = False, _seen: tuple[str, ...] = ()) -> _Plan:
+def plan_stage(recipe: Recipe, stage: str, *, run_upstream: bool = False, _seen: tuple[str, ...] = (),
+               extending: Extending | None = None) -> _Plan:
     """Compute the key of ``stage`` under ``recipe``; needs every upstream output to be complete."""
     if stage in _seen:
         raise OpcError(f"stage inputs form a cycle: {' -> '.join((*_seen, stage))}")
@@ -72,10 +88,19 @@ def plan_stage(recipe: Recipe, stage: str, *, run_upstream: bool = False, _seen:
     config = recipe.stage_config(stage)
     inputs: dict[str, Manifest] = {}
     for role, upstream in spec.input_roles(config).items():
-        if run_upstream:
-            inputs[role] = run_stage(recipe, upstream, run_upstream=True, _seen=(*_seen, stage)).manifest
+        if role == PREVIOUS_ROLE:
+            raise OpcError(f"stage {stage!r} names an input role {PREVIOUS_ROLE!r}, which is reserved for retrains")
+        if extending is not None and upstream not in extending.redo:
+            if upstream not in extending.outputs:
+                raise OpcError(f"stage {stage!r} needs {upstream!r}, which this retrain does not redo and version "
+                               f"{extending.version} did not record", hint="add it to schedule.retrain_stages")
+            inputs[role] = extending.outputs[upstream]
             continue
-        up = plan_stage(recipe, upstream, _seen=(*_seen, stage))
+        if run_upstream:
+            inputs[role] = run_stage(recipe, upstream, run_upstream=True, _seen=(*_seen, stage),
+                                     extending=extending).manifest
+            continue
+        up = plan_stage(recipe, upstream, _seen=(*_seen, stage), extending=extending)
         manifest = try_read_manifest(up.output_uri)
         if manifest is None:
             raise OpcError(
@@ -84,6 +109,8 @@ def plan_stage(recipe: Recipe, stage: str, *, run_upstream: bool = False, _seen:
                 hint=f"run `opc run {upstream} --recipe {recipe.source or '<recipe>'}` first, or pass --upstream",
             )
         inputs[role] = manifest
+    if extending is not None and spec.extends and stage in extending.outputs:
+        inputs[PREVIOUS_ROLE] = extending.outputs[stage]
     external = spec.external_fingerprint(config) if spec.external_fingerprint else None
     code = code_version(*(spec.code_modules or (spec.run.__module__.split(".")[0],)))
     key = content_key(
@@ -93,11 +120,14 @@ def plan_stage(recipe: Recipe, stage: str, *, run_upstream: bool = False, _seen:
 
 
 def run_stage(
-    recipe: Recipe, stage: str, *, force: bool = False, run_upstream: bool = False, _seen: tuple[str, ...] = ()
+    recipe: Recipe, stage: str, *, force: bool = False, run_upstream: bool = False, _seen: tuple[str, ...] = (),
+    extending: Extending | None = None,
 ) -> StageOutcome:
-    """Run one stage (or return its cached output). Raises OpcError with a hint on any user error."""
+    """Run one stage (or return its cached output). Raises OpcError with a hint on any user error.
+
+    ``extending``: an incremental retrain on top of a recorded version (see ``Extending``)."""
     started = time.time()
-    plan = plan_stage(recipe, stage, run_upstream=run_upstream, _seen=_seen)
+    plan = plan_stage(recipe, stage, run_upstream=run_upstream, _seen=_seen, extending=extending)
     existing = try_read_manifest(plan.output_uri)
     if existing is not None and not force:
         log.info("%s: cache hit %s", stage, plan.output_uri)

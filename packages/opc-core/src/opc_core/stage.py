@@ -24,6 +24,9 @@ from pydantic import BaseModel
 
 from opc_core.manifest import Counts, Manifest
 
+PREVIOUS_ROLE = "previous"
+"""The input role naming the output of the previous version that an incremental output extends."""
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -35,6 +38,10 @@ class StageSpec:
     dumps) fold a cheap fingerprint of those sources into its content key.
     ``volatile`` are glob patterns of output files left out of the output fingerprint because they
     hold timings or host names (a deterministic redo must give the same fingerprint).
+    ``extends``: in an incremental retrain (``opc_core.retrain``) the stage gets the previous version's
+    output of itself as the input role ``previous`` and does only the new work (the data stage ingests only
+    new source units, tokenize appends shards with the same tokenizer, pretrain continues from the previous
+    weights, release numbers the version and shows the deltas); the role enters the key like any input.
     """
 
     name: str
@@ -44,6 +51,7 @@ class StageSpec:
     code_modules: tuple[str, ...] = ()
     external_fingerprint: Callable[[Any], str] | None = None
     volatile: tuple[str, ...] = ()
+    extends: bool = False
     description: str = ""
 
     def input_roles(self, config: BaseModel) -> dict[str, str]:
@@ -64,6 +72,11 @@ class StageContext:
     inputs: dict[str, Manifest]
     scratch: Path
     log: logging.Logger
+
+    @property
+    def previous(self) -> Manifest | None:
+        """The output this one extends (an incremental retrain of a stage with ``extends``), else None."""
+        return self.inputs.get(PREVIOUS_ROLE)
 
     def input_uri(self, role: str) -> str:
         return self.inputs[role].uri
