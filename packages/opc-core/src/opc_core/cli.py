@@ -2,6 +2,7 @@
 
     opc run <stage> --recipe recipes/tiny.yaml [key.sub=value ...]   one stage (cached by content key)
     opc reproduce --recipe recipes/tiny.yaml                          the whole pipeline (Prefect flow)
+    opc retrain --recipe recipes/tiny.yaml                            a new version: only the new raw data's work
     opc status [--json]                                               what exists in the workdir
     opc lineage <output|key|stage>                                    the chain back to the raw inputs
     opc gc [--yes]                                                    drop unreferenced outputs
@@ -100,6 +101,27 @@ def reproduce(
     from opc_core.run_report import write_report
 
     print_summary(outcomes, run_report=write_report(r))
+
+
+@app.command()
+def retrain(
+    overrides: Overrides = None,
+    recipe: RecipeOpt = DEFAULT_RECIPE,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """A new version of the recipe's outputs (what the scheduled ``retrain`` deployment does, without Prefect):
+    the whole pipeline the first time; later, only when new raw data arrived, and then only the new work
+    (new source units, appended tokens, training continued from the previous weights, a new release version)."""
+    from opc_core.recipe import load_recipe
+    from opc_core.retrain import retrain as run_retrain
+    from opc_core.run_report import write_report
+    from opc_core.run_summary import print_summary
+
+    r = load_recipe(recipe, _with_workdir(overrides, workdir))
+    plan, outcomes = run_retrain(r)
+    stderr_console.print(f"retrain: {plan.reason}", markup=False, highlight=False, soft_wrap=True)
+    if outcomes:
+        print_summary(outcomes, run_report=write_report(r))
 
 
 @app.command()

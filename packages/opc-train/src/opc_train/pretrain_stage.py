@@ -10,6 +10,11 @@ checkpoint cadence and the launcher. ``vocab_size`` defaults to the tokenizer's 
 ``pad_vocab_multiple``). A crashed run re-run with the same recipe has the same content key, so it
 lands in the same output folder and resumes from its last checkpoint there, exactly.
 
+Continued pretraining (a retrain extending a previous pretrain output, ``ctx.previous``): the model starts
+from the previous output's ``final/`` weights (a fresh optimizer and a fresh schedule, with its warmup) and
+trains on the tokens it is given, which in a retrain are the new shards only (the tokenize stage appended
+them with the same tokenizer); ``metrics.incremental`` names the weights it started from.
+
 Determinism: on CPU the whole output except the timing files (``STAGE.volatile``) is bitwise
 identical on a redo. Outputs on s3:// are trained in local scratch and uploaded when complete (no
 mid-run resume there). Not here: the loop (``train_loop.py``), backends (``engines.py``), launching
@@ -143,6 +148,12 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
     settings = build_settings(config, ctx.seed if config.seed is None else config.seed)
     remote = storage.is_remote(ctx.output_uri)
     run_dir = Path(ctx.scratch / "run") if remote else Path(ctx.output_uri)
+    init_from = None
+    if ctx.previous is not None:  # continued pretraining: the previous version's final weights
+        init_from = ctx.previous.artifact("final")
+        if storage.is_remote(init_from):
+            init_from = str(storage.download_dir(init_from, ctx.scratch / "init"))
+        ctx.log.info("pretrain: continuing from the final weights of %s on the new tokens", ctx.previous.key)
     ctx.log.info("pretrain: %s (%.2fM params), %d steps x %d tokens, %s on %d process(es)", config.model,
                  model_config.num_params() / 1e6, config.max_steps,
                  config.micro_batch_size * config.seq_len * config.grad_accum_steps * config.nproc,
@@ -151,10 +162,11 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
         if remote:
             train_uri = str(storage.download_dir(train_uri, ctx.scratch / "tokens" / "train"))
             val_uri = str(storage.download_dir(val_uri, ctx.scratch / "tokens" / "val"))
-        job = write_job(ctx.scratch / "job.json", model_config, settings, train_uri, val_uri, str(run_dir))
+        job = write_job(ctx.scratch / "job.json", model_config, settings, train_uri, val_uri, str(run_dir),
+                        init_from=init_from)
         launch(job, config.nproc)
     else:
-        train(model_config, settings, train_shards, val_shards, run_dir)
+        train(model_config, settings, train_shards, val_shards, run_dir, init_from=init_from)
     summary = json.loads((run_dir / "summary.json").read_text())
     plot_metrics(run_dir / "metrics.jsonl", run_dir / "loss.png", unigram=summary["unigram_val_loss"],
                  title=f"{ctx.recipe_name}: {ctx.stage} of {config.model} ({model_config.num_params() / 1e6:.2f}M "
@@ -179,11 +191,23 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
         "checkpoints": storage.join(ctx.output_uri, "checkpoints"),
         "token_fingerprint": data.fingerprint.to_dict(),
     }
+    summary_line = (f"{config.model} {model_config.num_params() / 1e6:.2f}M params, {summary['steps']} steps: "
+                    f"val loss {final_val:.4f} vs unigram {unigram:.4f}" if unigram is not None else "")
+    if ctx.previous is not None:
+        metrics["incremental"] = {"previous_key": ctx.previous.key, "init_from": ctx.previous.key,
+                                  "previous_final_val_loss": ctx.previous.metrics.get("final_val_loss"),
+                                  "previous_steps_total": _steps_total(ctx.previous),
+                                  "steps_total": _steps_total(ctx.previous) + summary["steps"]}
+        summary_line = f"continued from {ctx.previous.key}: " + summary_line
     return StageResult(
         metrics=metrics, artifacts={"final": "final", "checkpoints": "checkpoints"},
-        summary=(f"{config.model} {model_config.num_params() / 1e6:.2f}M params, {summary['steps']} steps: "
-                 f"val loss {final_val:.4f} vs unigram {unigram:.4f}" if unigram is not None else ""),
+        summary=summary_line,
     )
+
+
+def _steps_total(m) -> int:
+    """Optimizer steps behind an output's weights, over every version it continues."""
+    return int(m.metrics.get("incremental", {}).get("steps_total", m.metrics.get("steps", 0)))
 
 
 STAGE = StageSpec(
@@ -200,5 +224,6 @@ STAGE = StageSpec(
                   "opc_train.wsd_schedule", "opc_train.cosine_schedule", "opc_train.unigram_baseline",
                   "opc_train.token_shards", "opc_train.tokenizer", "opc_core.chat_template"),
     volatile=("metrics.jsonl", "loss.png", "tensorboard/*"),
+    extends=True,
     description="Pretrain the LLaMA-style decoder on token shards (WSD schedule, exact resume, DDP/DeepSpeed/FSDP2).",
 )

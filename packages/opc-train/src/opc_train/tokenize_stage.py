@@ -19,6 +19,13 @@ input (``extra_inputs: {web: recall}`` plus a source with ``input: web``). A sou
 Validation. Whole repositories are held out, so no file (and no near-copy inside a repository) is in
 both splits; validation data is never mixture-sampled, it keeps its natural distribution.
 
+Incremental (a retrain extending a previous tokenize output, ``ctx.previous``): the previous tokenizer is
+reused byte for byte (a model continued from the previous weights must read the same ids), only inputs whose
+fingerprint differs from the previous version's are read (the data stage's new records; an input carried
+over unchanged, e.g. recall, was tokenized already), and the new documents become new shards: ``train/`` and
+``val/`` here hold the new tokens, ``tokens_meta.json`` records the shards this one appends to. The
+validation split is drawn from the new repositories.
+
 Every input record is counted: kept (in train or val), or rejected with a reason (``empty_content``,
 ``no_mixture_source``, ``mixture_subsample``). This stage does not filter or deduplicate (the data stage
 did) and does not shuffle windows (the data loader does, per epoch).
@@ -149,10 +156,14 @@ class _SourceStream:
         return tokens, offsets
 
 
-def _multipliers(cfg: TokenizeConfig, natural: dict[str, int], log) -> tuple[dict[str, float], list[str]]:
+def _multipliers(cfg: TokenizeConfig, natural: dict[str, int], log,
+                 done_roles: frozenset[str] = frozenset()) -> tuple[dict[str, float], list[str]]:
     active = {s.name: s.weight for s in cfg.mixture if s.weight > 0 and natural.get(s.name, 0) > 0}
     missing = [s.name for s in cfg.mixture if s.weight > 0 and natural.get(s.name, 0) == 0]
-    if missing:
+    if done_roles:
+        log.info("tokenize: mixture source(s) %s read input(s) tokenized by the previous version",
+                 [s.name for s in cfg.mixture if s.input in done_roles])
+    if [s for s in missing if next(m for m in cfg.mixture if m.name == s).input not in done_roles]:
         log.warning("mixture source(s) %s have no training tokens in the inputs; shares are renormalised", missing)
     if not active:
         raise OpcError("no mixture source has training tokens", hint="check the mixture filters and the inputs")
@@ -179,10 +190,18 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     from opc_core.dataset import count_rows
     from opc_core.progress import track
     from opc_train.token_shards import META_NAME, TokenFingerprint, TokenShardWriter
-    from opc_train.tokenizer import encode_documents, save_tokenizer, train_tokenizer
+    from opc_train.tokenizer import encode_documents, load_tokenizer, save_tokenizer, train_tokenizer
 
     roles = _input_roles(cfg)
-    datasets = {role: storage.join(ctx.input_uri(role), "kept") for role in roles}
+    previous = ctx.previous
+    done_roles = frozenset(
+        r for r in roles if previous is not None and r in previous.inputs
+        and previous.inputs[r].fingerprint == ctx.inputs[r].fingerprint
+    )
+    datasets = {role: storage.join(ctx.input_uri(role), "kept") for role in roles if role not in done_roles}
+    if done_roles:
+        ctx.log.info("tokenize: input(s) %s are unchanged since %s: already tokenized there", sorted(done_roles),
+                     previous.key if previous else "")
     names = [s.name for s in cfg.mixture]
 
     def source_of(role: str, lang: str | None, doc_type: str | None) -> int | None:
@@ -203,7 +222,7 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     ctx.log.info("tokenize: %d repositories, %d held out for validation; BPE sample %.1f%% of %d training bytes",
                  len(repo_bytes), len(val_repos), 100 * sample_p, train_bytes)
 
-    # 2. tokenizer, trained on training documents only
+    # 2. tokenizer, trained on training documents only (or the previous version's, reused)
     def sample_texts() -> Iterator[str]:
         for role, ds in datasets.items():
             for b in _batches(ds, cfg.batch_rows, DOC_COLUMNS):
@@ -213,7 +232,11 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
                     if sample_p >= 1.0 or _h(ctx.seed, "bpe", repo, path) < sample_p * 2**64:
                         yield content
 
-    tok = train_tokenizer(sample_texts(), cfg.vocab_size, cfg.min_frequency)
+    if previous is not None:
+        tok = load_tokenizer(previous.artifact("tokenizer"))
+        ctx.log.info("tokenize: reusing the tokenizer of %s (appending to its shards)", previous.key)
+    else:
+        tok = train_tokenizer(sample_texts(), cfg.vocab_size, cfg.min_frequency)
     fp = TokenFingerprint.of_tokenizer(tok)
     save_tokenizer(tok, storage.join(ctx.output_uri, "tokenizer"))
     ctx.log.info("tokenize: tokenizer with %d tokens (asked %d), hash %s", fp.vocab_size, cfg.vocab_size,
@@ -257,7 +280,7 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     # 4. mixture sampling + seeded document shuffle, packed into train/
     finished = [s.finish() for s in streams]
     natural = {names[i]: int(offsets[-1]) for i, (_, offsets) in enumerate(finished)}
-    mult, missing = _multipliers(cfg, natural, ctx.log)
+    mult, missing = _multipliers(cfg, natural, ctx.log, done_roles)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([ctx.seed, 0x70CE])))
     entries = []
     subsampled = 0
@@ -312,6 +335,21 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
         "languages": {lang: dict(c) for lang, c in sorted(lang_tokens.items())},
         "missing_sources": missing,
     }
+    incremental = None
+    if previous is not None:
+        before = previous.metrics.get("incremental", {}).get("train_tokens_total", previous.metrics["train_tokens"])
+        incremental = {
+            "previous_key": previous.key,
+            "tokenizer_from": previous.metrics.get("incremental", {}).get("tokenizer_from", previous.key),
+            "new_train_tokens": total_train, "new_val_tokens": val_index["tokens"],
+            "previous_train_tokens_total": before, "train_tokens_total": before + total_train,
+            "already_tokenized_inputs": sorted(done_roles),
+            # the shards of every version, oldest first: what a run over all the data would read
+            "train_shards": [*previous.metrics.get("incremental", {}).get(
+                "train_shards", [{"key": previous.key, "tokens": previous.metrics["train_tokens"]}]),
+                {"key": ctx.key, "tokens": total_train}],
+        }
+        meta["appends_to"] = {k: v for k, v in incremental.items() if k != "already_tokenized_inputs"}
     storage.write_json_atomic(storage.join(ctx.output_uri, META_NAME), meta)
     metrics = {
         "tokenizer_hash": fp.tokenizer_hash,
@@ -329,6 +367,10 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
     }
     summary = (f"{total_train:,} train / {val_index['tokens']:,} val tokens, vocab {fp.vocab_size}, "
                f"{len(val_repos)} validation repositories")
+    if incremental is not None:
+        metrics["incremental"] = incremental
+        summary += (f"; appended to {previous.key} ({incremental['previous_train_tokens_total']:,} -> "
+                    f"{incremental['train_tokens_total']:,} train tokens, same tokenizer)")
     return StageResult(counts=counts, metrics=metrics, summary=summary,
                        artifacts={"tokenizer": "tokenizer", "train": "train", "val": "val"})
 
@@ -340,5 +382,6 @@ STAGE = StageSpec(
     inputs=_input_roles,
     code_modules=("opc_train.tokenize_stage", "opc_train.tokenizer", "opc_train.token_shards",
                   "opc_core.chat_template"),
+    extends=True,
     description="train a byte-level BPE and pack the corpus into memory-mappable token shards (train / val)",
 )
