@@ -137,6 +137,18 @@ register_stage(StageSpec("totals", TotalsConfig, run_totals, inputs={"words": "w
                          code_modules=("opc_core",)))
 
 
+def run_tally(config: TotalsConfig, ctx: StageContext) -> StageResult:
+    """A toy stage that extends its previous output in a retrain: a running total over versions."""
+    new = sum(r["words"] for r in read_rows(storage.join(ctx.input_uri("words"), "kept")))
+    before = ctx.previous.metrics["running"] if ctx.previous is not None else 0
+    storage.write_json_atomic(storage.join(ctx.output_uri, "tally.json"), {"running": before + new})
+    return StageResult(metrics={"running": before + new, "new": new})
+
+
+register_stage(StageSpec("tally", TotalsConfig, run_tally, inputs={"words": "words"}, extends=True,
+                         code_modules=("opc_core",)))
+
+
 @pytest.fixture
 def calls() -> dict[str, int]:
     CALLS.update(words=0, totals=0)
