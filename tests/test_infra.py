@@ -544,8 +544,10 @@ DISPATCH = r"""
 import json, sys
 from flows.prefect_env import configure_prefect
 configure_prefect()
-from flows.pool_flows import pools_reproduce_flow
+from flows.pool_flows import pools_reproduce_flow, pools_retrain_flow
 print("DONE " + json.dumps(pools_reproduce_flow(sys.argv[1], [])), flush=True)
+print("RETRAIN1 " + json.dumps(pools_retrain_flow(sys.argv[1], [])), flush=True)
+print("RETRAIN2 " + json.dumps(pools_retrain_flow(sys.argv[1], [])), flush=True)
 """
 
 
@@ -619,6 +621,13 @@ def test_work_pools_deployments_and_pool_dispatch_on_a_real_prefect_server(tmp_p
         done = json.loads(out.split("DONE ", 1)[1].splitlines()[0])
         assert [(d["stage"], d["deployment"], d["state"]) for d in done] == [("data", "stage/data", "COMPLETED")]
         assert list((tmp_path / "work" / "data").glob("*/_MANIFEST.json"))
+        # retrain-on-pools: version 1 dispatches the data stage (a cache hit) and records it; with no new raw
+        # data the next retrain dispatches nothing
+        retrain1 = json.loads(out.split("RETRAIN1 ", 1)[1].splitlines()[0])
+        assert [(d["stage"], d["state"]) for d in retrain1] == [("data", "COMPLETED")]
+        assert json.loads(out.split("RETRAIN2 ", 1)[1].splitlines()[0]) == []
+        versions = json.loads((tmp_path / "work" / "_versions" / f"{micro['name']}.json").read_text())["versions"]
+        assert [(v["version"], sorted(v["outputs"])) for v in versions] == [(1, ["data"])]
     finally:
         if serving is not None:
             _stop(serving)
