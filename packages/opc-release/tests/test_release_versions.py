@@ -137,6 +137,15 @@ def test_card_shows_what_changed_with_signed_eval_deltas(tmp_path):
     assert str(tmp_path) not in card
 
 
+def test_the_changes_section_is_the_same_from_two_workdirs(tmp_path):
+    """Releases are byte-reproducible: the section names outputs by stage and key, never by where they are."""
+    cards = []
+    for wd in (tmp_path / "a", tmp_path / "elsewhere" / "b"):
+        previous = _previous_release(wd)
+        cards.append(render_card(_facts(_current(wd, previous), previous)))
+    assert cards[0] == cards[1] and "What changed since 0.1.0" in cards[0]
+
+
 def test_base_and_instruct_eval_deltas(tmp_path):
     previous = _previous_release(tmp_path)
     inputs = _current(tmp_path, previous)
@@ -219,7 +228,32 @@ def test_release_stage_extending_a_previous_release(second_release, released, tm
     assert "not retrained: the same pretrain output as the previous release" in card
     assert "| humaneval | pass@1 | 0.0121951 | 0.0121951 | 0 |" in card
     assert check_sums(model_dir) == [] and str(ctx.workdir) not in card
+    assert str(ctx.workdir) not in (model_dir / "opc_release.json").read_text()
     # both versions side by side under name/version
     publish(first_dir, str(tmp_path / "pub"))
     assert (tmp_path / "pub" / "opc-tiny" / "0.1.0" / "SHA256SUMS").exists()
     assert (tmp_path / "pub" / "opc-tiny" / "0.1.0-r2" / "SHA256SUMS").exists()
+
+
+def test_a_retrain_through_the_runner_publishes_release_2_next_to_release_1(upstream, tmp_path):
+    """The runner's incremental retrain (``Extending``, redo only ``release``): the first release becomes the
+    ``previous`` input of the second (its fingerprint enters the key); both stay addressable."""
+    from opc_core.recipe import validate_recipe
+    from opc_core.runner import Extending, run_stage
+
+    recipe = validate_recipe({**RECIPE, "workdir": str(tmp_path / "work"),
+                              "stages": {"release": {"verify": False, "publish_to": [str(tmp_path / "pub")]}}},
+                             "test")
+    carried = {"data": upstream.data, "tokenize": upstream.tokens, "pretrain": upstream.model, "eval": upstream.eval}
+    first = run_stage(recipe, "release", extending=Extending(version=0, outputs=carried, redo=frozenset({"release"})))
+    assert first.manifest.metrics["release_number"] == 1 and "previous" not in first.manifest.inputs
+    second = run_stage(recipe, "release", extending=Extending(
+        version=1, outputs={**carried, "release": first.manifest}, redo=frozenset({"release"})))
+    m = second.manifest
+    assert second.key != first.key and m.inputs["previous"].key == first.key
+    assert (m.metrics["release_number"], m.metrics["version"]) == (2, "0.1.0-r2")
+    assert m.metrics["previous_release"] == {"key": first.key, "version": "0.1.0", "release_number": 1}
+    assert (tmp_path / "pub" / "opc-tiny" / "0.1.0" / "SHA256SUMS").exists()
+    assert (tmp_path / "pub" / "opc-tiny" / "0.1.0-r2" / "SHA256SUMS").exists()
+    assert "## What changed since 0.1.0" in (Path(m.uri) / "model" / "README.md").read_text()
+    assert (Path(first.manifest.uri) / "_MANIFEST.json").exists()  # the old output stays where it was
