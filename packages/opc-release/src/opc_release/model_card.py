@@ -7,6 +7,9 @@
                           ("HumanEval, 3 of 164 tasks, greedy, completion mode"); with the base model's
                           eval (eval_base) too, one row per model: base (completion) vs instruct (chat)
     every manifest     ─▶ the lineage chain: stage, content key, fingerprint, raw sources
+    previous release   ─▶ (an incremental retrain) "What changed since <version>": new source units and records,
+                          duplicates of earlier versions removed, new/total training tokens, the weights training
+                          continued from, validation loss and eval scores previous -> now with signed differences
 
 ``CardFacts`` gathers the manifests; ``render_card`` is a pure function of them, so a test that edits
 a number in a manifest sees exactly that number on the card. pass@k is printed as recorded (a reader
@@ -24,7 +27,8 @@ from typing import Any
 
 import yaml
 
-from opc_core.manifest import Manifest
+from opc_core.errors import OpcError
+from opc_core.manifest import Manifest, try_read_manifest
 
 CONTAINER_KEYS = {"by_language", "languages", "per_language", "by_lang", "steps", "by_step"}
 
@@ -70,6 +74,56 @@ class CardFacts:
     lineage: list[tuple[int, str, Manifest | None, str]] = field(default_factory=list)
     attribution: dict[str, Any] = field(default_factory=dict)
     base_eval: Manifest | None = None
+    release_number: int = 1
+    previous: PreviousRelease | None = None
+
+
+@dataclass
+class PreviousRelease:
+    """The release an incremental retrain extends, with the manifests its card was made from."""
+
+    release: Manifest
+    inputs: dict[str, Manifest] = field(default_factory=dict)
+    """role (model, tokens, data, eval, eval_base) -> that release's input manifest, where still readable"""
+    pretrain: Manifest | None = None
+
+    @property
+    def version(self) -> str:
+        return str(self.release.metrics.get("version") or f"release {self.number}")
+
+    @property
+    def number(self) -> int:
+        n = self.release.metrics.get("release_number")
+        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+
+
+def _read(uri: str) -> Manifest | None:
+    try:
+        return try_read_manifest(uri)
+    except (OpcError, OSError, ValueError):
+        return None
+
+
+def _find_stage(manifest: Manifest | None, stage: str) -> Manifest | None:
+    """The first output of ``stage`` in ``manifest``'s lineage (itself included)."""
+    from opc_core.lineage import lineage_chain
+
+    if manifest is None:
+        return None
+    if manifest.stage == stage:
+        return manifest
+    try:
+        rows = lineage_chain(manifest)
+    except (OpcError, OSError, ValueError):
+        return None
+    return next((m for _, _, m, _ in rows if m is not None and m.stage == stage), None)
+
+
+def previous_release_facts(previous: Manifest) -> PreviousRelease:
+    """Read the previous release's input manifests (and its pretrain output, through the model's lineage)."""
+    inputs = {role: m for role, ref in previous.inputs.items()
+              if role in ("model", "tokens", "data", "eval", "eval_base") and (m := _read(ref.uri)) is not None}
+    return PreviousRelease(release=previous, inputs=inputs, pretrain=_find_stage(inputs.get("model"), "pretrain"))
 
 
 def _num(v: Any) -> str:
@@ -374,6 +428,164 @@ def data_settings_section(data: Manifest, tokens: Manifest | None = None) -> str
             "manifest</summary>\n\n```yaml\n" + settings + "\n```\n\n</details>")
 
 
+NOT_RECORDED = "not recorded"
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _number(v: Any) -> float | None:
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _delta(before: Any, after: Any, fmt=_num) -> str:
+    """``after - before`` with its sign (``+0.0122``, ``-3``, ``0``); float noise rounded away."""
+    a, b = _number(before), _number(after)
+    if a is None or b is None:
+        return ""
+    d = round(b - a, 10)
+    if d == 0:
+        return "0"
+    if isinstance(a, int) and isinstance(b, int):
+        return f"{d:+,}"
+    return "+" + fmt(d) if d > 0 else fmt(d)
+
+
+def _ref(m: Manifest | None) -> str:
+    return f"`{m.stage}` `{m.key}`" if m is not None else NOT_RECORDED
+
+
+def _current_pretrain(facts: CardFacts) -> Manifest | None:
+    if facts.model.stage == "pretrain":
+        return facts.model
+    return next((m for _, _, m, _ in facts.lineage if m is not None and m.stage == "pretrain"), None)
+
+
+def _or_missing(v: Any, fmt=_count) -> str:
+    return NOT_RECORDED if v is None else fmt(v)
+
+
+def _data_rows(data: Manifest, prev: Manifest | None) -> list[list[str]]:
+    if prev is not None and prev.key == data.key:
+        return [["data", "no new data: this release reads the previous release's data output", _ref(data)]]
+    inc = data.metrics.get("incremental")
+    c = data.counts
+    if not isinstance(inc, dict):
+        recs = (f"{_count(c.records_in)} records in, {_count(c.kept)} kept" if c else "record counts not recorded")
+        return [["data", f"rebuilt in full, no incremental record ({recs})", _ref(data)]]
+    new, skipped, total = (_int(inc.get(k)) for k in ("units_new", "units_skipped", "units_total"))
+    units = NOT_RECORDED if new is None else _plural(new, "new source unit")
+    if skipped is not None:
+        units += f"; {_count(skipped)} already in an earlier version (skipped)"
+    if total is not None:
+        units += f"; {_count(total)} in all"
+    records = (f"{_count(c.records_in)} in: {_count(c.kept)} kept, {_count(c.rejected)} rejected, "
+               f"{_count(c.quarantined)} quarantined" if c else NOT_RECORDED)
+    exact, fuzzy, index = (_int(inc.get(k)) for k in ("exact_removed", "fuzzy_removed", "index_records"))
+    dups = f"{_or_missing(exact)} exact, {_or_missing(fuzzy)} near (fuzzy)"
+    if index is not None:
+        dups += f", against an index of {_plural(index, 'earlier record')}"
+    return [["new source units", units, _ref(data)], ["new records (files)", records, _ref(data)],
+            ["removed as duplicates of earlier versions", dups, _ref(data)]]
+
+
+def _token_rows(tokens: Manifest, prev: Manifest | None) -> list[list[str]]:
+    if prev is not None and prev.key == tokens.key:
+        return [["training tokens", "no new tokens: this release reads the previous release's tokenize output",
+                 _ref(tokens)]]
+    inc = tokens.metrics.get("incremental")
+    now = tokens.metrics.get("train_tokens")
+    if not isinstance(inc, dict):
+        before = prev.metrics.get("train_tokens") if prev is not None else None
+        text = f"rebuilt in full, no incremental record: {_or_missing(before)} -> {_or_missing(now)}"
+        return [["training tokens", text + (f" ({_delta(before, now)})" if _delta(before, now) else ""),
+                 _ref(tokens)]]
+    new = inc.get("new_train_tokens", now)
+    before, total = inc.get("previous_train_tokens_total"), inc.get("train_tokens_total")
+    rows = [["new training tokens", _or_missing(new), _ref(tokens)],
+            ["training tokens in all", f"{_or_missing(before)} -> {_or_missing(total)}"
+             + (f" ({_delta(before, total)})" if _delta(before, total) else ""), _ref(tokens)]]
+    if inc.get("tokenizer_from"):
+        rows.append(["tokenizer", f"reused from `tokenize` `{inc['tokenizer_from']}`", _ref(tokens)])
+    return rows
+
+
+def _training_rows(facts: CardFacts, prev: PreviousRelease) -> list[list[str]]:
+    rows = []
+    prev_model = prev.inputs.get("model")
+    if facts.model.stage != "pretrain":
+        rows.append(["released model", f"{_ref(prev_model)} -> {_ref(facts.model)}", _ref(facts.model)])
+    now, before = _current_pretrain(facts), prev.pretrain
+    if now is None:
+        return [*rows, ["training", NOT_RECORDED + " (no pretrain output in this release's lineage)", ""]]
+    if before is not None and before.key == now.key:
+        return [*rows, ["training", "not retrained: the same pretrain output as the previous release", _ref(now)]]
+    inc = now.metrics.get("incremental")
+    inc = inc if isinstance(inc, dict) else {}
+    how = (f"continued from `pretrain` `{inc['init_from']}`'s weights" if inc.get("init_from") else
+           "trained from scratch (no incremental record)")
+    steps, seen = now.metrics.get("steps"), now.metrics.get("tokens_seen")
+    rows.append(["training", f"{how}; {_or_missing(steps)} steps, {_or_missing(seen)} tokens seen", _ref(now)])
+    loss_before = before.metrics.get("final_val_loss") if before is not None else None
+    if _number(loss_before) is None:
+        loss_before = inc.get("previous_final_val_loss")
+    loss_now = now.metrics.get("final_val_loss")
+    loss = f"{_loss(loss_before) or NOT_RECORDED} -> {_loss(loss_now) or NOT_RECORDED}"
+    if _delta(loss_before, loss_now):
+        loss += f" ({_delta(loss_before, loss_now, _loss)})"
+    rows.append(["validation loss (nats/token)", loss, _ref(now)])
+    return rows
+
+
+def _pass_key_order(k: str) -> tuple[int, str]:
+    return (int(k[5:]) if k[5:].isdigit() else 10**9, k)
+
+
+def eval_delta_section(facts: CardFacts, prev: PreviousRelease) -> str:
+    """Previous release's score -> this one's per benchmark and metric (base and instruct rows when both)."""
+    has_base = facts.base_eval is not None or "eval_base" in prev.inputs or "eval_base" in prev.release.inputs
+    pairs = [("base", prev.inputs.get("eval_base"), facts.base_eval)] if has_base else []
+    pairs.append(("instruct" if has_base else "", prev.inputs.get("eval"), facts.eval))
+    if all(b is None and a is None for _, b, a in pairs):
+        return "Eval: neither release was evaluated."
+    rows = []
+    for label, before, after in pairs:
+        mb = before.metrics if before is not None else {}
+        ma = after.metrics if after is not None else {}
+        for bench in sorted({b for m in (mb, ma) for b, v in m.items() if isinstance(v, dict)}):
+            vb, va = mb.get(bench) if isinstance(mb.get(bench), dict) else {}, \
+                ma.get(bench) if isinstance(ma.get(bench), dict) else {}
+            for k in sorted({k for v in (vb, va) for k in v if k.startswith("pass@")}, key=_pass_key_order):
+                row = [bench, k, _num(vb[k]) if k in vb else NOT_RECORDED, _num(va[k]) if k in va else NOT_RECORDED,
+                       _delta(vb.get(k), va.get(k))]
+                rows.append([label, *row] if has_base else row)
+        if not mb and not ma:
+            rows.append([label, NOT_RECORDED, "", "", "", ""] if has_base else [NOT_RECORDED, "", "", "", ""])
+    header = ["benchmark", "metric", f"{prev.version} (previous)", f"{facts.version} (this release)", "change"]
+    if has_base:
+        header = ["model", *header]
+    off = 1 if has_base else 0
+    keys = " and ".join(f"{_ref(b)} -> {_ref(a)}" for _, b, a in pairs)
+    return ("Eval, previous release -> this one (pass@k as recorded; change = this release minus the previous):\n\n"
+            + _table(header, rows, {off + 2, off + 3, off + 4}) + f"\n\nEval manifests: {keys}.")
+
+
+def changes_section(facts: CardFacts) -> str:
+    """What changed since the previous release (an incremental retrain): deltas read only from manifests."""
+    prev = facts.previous
+    if prev is None:
+        return ""
+    rows = [*_data_rows(facts.data, prev.inputs.get("data")), *_token_rows(facts.tokens, prev.inputs.get("tokens")),
+            *_training_rows(facts, prev)]
+    intro = (f"Release {facts.release_number} of {facts.name}, retrained incrementally on top of release "
+             f"{prev.number} ({prev.version}, release key `{prev.release.key}`), which stays published as "
+             f"{facts.name} {prev.version}. Every number below is read from the manifests of the two releases; "
+             f"\"{NOT_RECORDED}\" means a manifest does not say.")
+    return (intro + "\n\n" + _table(["", "change", "recorded in"], rows) + "\n\n"
+            + eval_delta_section(facts, prev))
+
+
 def lineage_section(facts: CardFacts) -> str:
     rows, seen, sources = [], set(), []
     for _, role, m, uri in facts.lineage:
@@ -464,6 +676,10 @@ def front_matter(facts: CardFacts) -> dict[str, Any]:
     if index:
         front["model-index"] = index
     front["opc"] = {"name": facts.name, "version": facts.version, "release_key": facts.release_key}
+    if facts.previous is not None:
+        front["opc"]["release_number"] = facts.release_number
+        front["opc"]["previous_release"] = {"version": facts.previous.version,
+                                            "release_key": facts.previous.release.key}
     return front
 
 
@@ -485,6 +701,7 @@ def render_card(facts: CardFacts) -> str:
         f"by the OpenCoder Cookbook after the OpenCoder paper (arXiv 2411.04905). Released from "
         f"`{facts.model.stage}/{facts.model.key}`; release key `{facts.release_key}`. The tokenizer carries the "
         "ChatML chat template (`<|im_start|>` / `<|im_end|>`).",
+        *([f"## What changed since {facts.previous.version}", changes_section(facts)] if facts.previous else []),
         "## How to use", how_to_use_section(facts),
         "## Evaluation", eval_section(facts.eval, facts.base_eval),
         "## Training procedure", training_procedure_section(facts),

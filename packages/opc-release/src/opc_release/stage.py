@@ -14,6 +14,16 @@ against our model, generation) and fails if any check fails; then it publishes t
 ``publish_to`` (folder, s3://, hf://org/repo) under ``name``/``version`` (defaults: ``opc-<recipe name>``
 and the recipe's version). Re-running with the same content key is a cache hit, and publishing the
 same content again is a no-op (see ``publish``).
+
+Incremental retrains (``extends=True``): a retrain on top of a recorded version gives this stage the
+previous release's manifest as the input role ``previous``. The new release is then numbered
+``release_number`` = the previous one's + 1 (a release without ``previous`` is number 1) and versioned
+``<version>-r<N>`` for N >= 2 (``0.1.0``, ``0.1.0-r2``, ...), so every release publishes side by side under
+``name``/``version`` and the old ones stay addressable. ``release_number``, ``version`` and
+``previous_release`` (key, version, number) go into the stage metrics and ``opc_release.json``, and the card
+gains a "What changed since <previous version>" section built from the manifests of both releases (new
+source units and records, duplicates of earlier versions removed, new and total training tokens, the
+weights training continued from, validation loss and eval scores previous -> now, signed differences).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opc_core import storage
 from opc_core.errors import OpcError
+from opc_core.manifest import Manifest
 from opc_core.stage import StageContext, StageResult, StageSpec
 
 DEFAULT_LIMITATIONS = [
@@ -66,8 +77,27 @@ def _input_roles(cfg: ReleaseConfig) -> dict[str, str]:
     return roles
 
 
-def release_names(cfg: ReleaseConfig, recipe: dict[str, Any], recipe_name: str) -> tuple[str, str]:
-    return cfg.name or f"opc-{recipe_name}", cfg.version or str(recipe.get("version", "0.0.0"))
+def release_number(previous: Manifest | None) -> int:
+    """1 for a first release; the previous release's number + 1 when extending one (1 if it recorded none)."""
+    if previous is None:
+        return 1
+    n = previous.metrics.get("release_number")
+    return (n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1) + 1
+
+
+def release_names(cfg: ReleaseConfig, recipe: dict[str, Any], recipe_name: str,
+                  number: int = 1) -> tuple[str, str]:
+    """(name, version); release N >= 2 of the same base version is ``<version>-r<N>``."""
+    base = cfg.version or str(recipe.get("version", "0.0.0"))
+    return cfg.name or f"opc-{recipe_name}", base if number <= 1 else f"{base}-r{number}"
+
+
+def previous_release_ref(previous: Manifest | None) -> dict[str, Any] | None:
+    """What the release metrics and ``opc_release.json`` say about the release this one extends (no paths)."""
+    if previous is None:
+        return None
+    return {"key": previous.key, "version": previous.metrics.get("version"),
+            "release_number": release_number(previous) - 1}
 
 
 def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str, Any]:
@@ -77,10 +107,11 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
     from opc_core.lineage import lineage_chain
     from opc_release.checksums import write_sums
     from opc_release.hf_export import export_model
-    from opc_release.model_card import CardFacts, public_source, render_card
+    from opc_release.model_card import CardFacts, previous_release_facts, public_source, render_card
     from opc_train.checkpoint import load_final
 
-    name, version = release_names(cfg, ctx.recipe, ctx.recipe_name)
+    number = release_number(ctx.previous)
+    name, version = release_names(cfg, ctx.recipe, ctx.recipe_name, number)
     model_uri = ctx.input_uri("model")
     model, model_config = load_final(model_uri)
     export_model(model, model_config, ctx.input_artifact("tokens", "tokenizer"), model_dir,
@@ -99,6 +130,8 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
     meta = {
         "name": name,
         "version": version,
+        "release_number": number,
+        "previous_release": previous_release_ref(ctx.previous),
         "release_key": ctx.key,
         "recipe": ctx.recipe_name,
         "model": {"stage": ctx.inputs["model"].stage, "key": ctx.inputs["model"].key},  # no machine paths
@@ -116,6 +149,8 @@ def build_release(cfg: ReleaseConfig, ctx: StageContext, model_dir) -> dict[str,
         tokens=ctx.inputs["tokens"], data=ctx.inputs["data"], eval=ctx.inputs.get("eval"), lineage=lineage,
         base_eval=ctx.inputs.get("eval_base"),
         attribution=json.loads(attribution),
+        release_number=number,
+        previous=previous_release_facts(ctx.previous) if ctx.previous is not None else None,
     )
     (model_dir / "README.md").write_text(render_card(facts), encoding="utf-8")
     write_sums(model_dir)
@@ -150,9 +185,12 @@ def run(cfg: ReleaseConfig, ctx: StageContext) -> StageResult:
     where = storage.join(ctx.output_uri, "model")
     return StageResult(
         artifact="model", artifacts={"model": "model"},
-        metrics={"name": meta["name"], "version": meta["version"], "files": files, "bytes": size,
+        metrics={"name": meta["name"], "version": meta["version"], "release_number": meta["release_number"],
+                 "previous_release": meta["previous_release"], "files": files, "bytes": size,
                  "verify": checks, "published": published, "model_key": meta["model"]["key"]},
-        summary=f"released {meta['name']} {meta['version']} at {where}"
+        summary=f"released {meta['name']} {meta['version']}"
+                + (f" (release {meta['release_number']}, after {meta['previous_release']['version']})"
+                   if meta["previous_release"] else "") + f" at {where}"
                 + ("; verify passed" if checks else "") + "".join(f"; {p['action']} {p['uri']}" for p in published),
     )
 
@@ -165,5 +203,6 @@ STAGE = StageSpec(
     code_modules=("opc_release", "opc_train.model", "opc_train.checkpoint", "opc_train.tokenizer",
                   "opc_core.chat_template"),
     volatile=("publish.json",),
+    extends=True,
     description="export a checkpoint as a verified Hugging Face model dir with model card, checksums; publish it",
 )
