@@ -64,3 +64,14 @@ def test_domain_crossing_ten_percent_gets_a_pattern_whose_pages_become_positives
     assert its[0].pattern_positives == 0
     assert its[1].pattern_positives == 10  # the /docs/ pages joined the positives of iteration 2
     assert its[1].positives == 30 + 10
+
+
+def test_threshold_with_no_out_of_fold_scores_does_not_crash():
+    """A small pool can put every labelled page in one fold: the other folds then have no scores."""
+    import numpy as np
+
+    from opc_recall.crossval import best_threshold, summarize
+
+    assert best_threshold(np.array([], dtype=int), np.array([])) == 0.5
+    result = summarize(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.7]), np.array([0, 0, 0]))
+    assert result["fold_thresholds"] == {0: 0.5} and result["threshold"] > 0.2

@@ -42,6 +42,8 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     n_pos = int(labels.sum())
     if n_pos == 0:
         return 0.0
+    if len(scores) == 0:  # e.g. every labelled page fell into one fold: no out-of-fold scores
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     order = np.argsort(-np.asarray(scores), kind="stable")
     s, y = np.asarray(scores)[order], labels[order]
     tp = np.cumsum(y)
@@ -55,6 +57,8 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def pr_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(precision, recall, threshold) at each distinct score, highest threshold first."""
+    if len(scores) == 0:  # e.g. every labelled page fell into one fold: no out-of-fold scores
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     order = np.argsort(-np.asarray(scores), kind="stable")
     s, y = np.asarray(scores)[order], np.asarray(labels, dtype=np.int64)[order]
     tp, fp = np.cumsum(y), np.cumsum(1 - y)
