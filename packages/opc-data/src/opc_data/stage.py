@@ -58,10 +58,14 @@ def engine(kind: str) -> Engine:
 
 def run(config: DataConfig, ctx: StageContext) -> StageResult:
     """Run the data stage on the configured engine and summarise the funnel."""
+    from opc_core import storage
     from opc_data.funnel_report import format_table
+    from opc_data.incremental import ARTIFACTS, UNITS_FILE, cumulative_units
 
     result = engine(config.engine.kind)(config, ctx)
     _refuse_empty(config, ctx, result)
+    storage.write_json_atomic(storage.join(ctx.output_uri, UNITS_FILE),
+                              cumulative_units(ctx.previous, result["units"]))
     funnel = result["funnel"]
     counts = Counts(**{"in": result["records_in"]}, kept=result["kept"], rejected=result["rejected"],
                     quarantined=result["quarantined"])
@@ -71,7 +75,18 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
                "engine": config.engine.kind}
     removed = ", ".join(f"-{s['removed_files']} {s['step']}" for s in funnel["steps"] if s["removed_files"])
     summary = f"{funnel['steps'][-1]['files']} files kept ({removed or 'nothing removed'})"
-    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary)
+    if ctx.previous is not None:
+        d = result["dedup_stats"]
+        inc = metrics["incremental"] = {
+            "previous_key": ctx.previous.key, "units_total": result["units_total"],
+            "units_new": len(result["units"]), "units_skipped": result["units_skipped"],
+            "index_records": d.get("previous_index_records", 0),
+            "exact_removed": d.get("previous_exact_removed", 0), "fuzzy_removed": d.get("previous_fuzzy_removed", 0)}
+        summary += (f"; extends {inc['previous_key'][:12]}: {inc['units_new']} new of {inc['units_total']} source "
+                    f"units, {inc['exact_removed']} exact + {inc['fuzzy_removed']} fuzzy copies of "
+                    f"{inc['index_records']} files kept before removed")
+    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary,
+                       artifacts=dict(ARTIFACTS))
 
 
 def _refuse_empty(config: DataConfig, ctx: StageContext, result: dict[str, Any]) -> None:
@@ -107,5 +122,6 @@ STAGE = StageSpec(
     code_modules=("opc_data",),
     external_fingerprint=_external_fingerprint,
     volatile=("report/*",),
+    extends=True,
     description="RefineCode: ingest, dedup, transforms, OpenCoder rules, sampling, decontamination",
 )
