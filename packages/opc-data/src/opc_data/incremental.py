@@ -162,10 +162,8 @@ class PreviousIndex:
         return sets
 
 
-def _survivor_keys(out: str, decisions: dict[int, DedupDecision]) -> Iterator[tuple[int, bytes, list[int] | None]]:
-    from opc_data.shard_work import work_uri
-
-    keys_uri = work_uri(out, "keys")
+def _survivor_keys(keys_uri: str,
+                   decisions: dict[int, DedupDecision]) -> Iterator[tuple[int, bytes, list[int] | None]]:
     if not storage.exists(keys_uri):
         return
     for batch in dataset.read_batches(keys_uri, ["_idx", "digest", "band_keys"]):
@@ -174,18 +172,20 @@ def _survivor_keys(out: str, decisions: dict[int, DedupDecision]) -> Iterator[tu
                 yield idx, digest, keys
 
 
-def check_previous(config: DataConfig, out: str, previous: Manifest, decisions: dict[int, DedupDecision],
+def check_previous(config: DataConfig, work: str, previous: Manifest, decisions: dict[int, DedupDecision],
                    stats: dict[str, Any]) -> tuple[dict[int, DedupDecision], dict[str, Any]]:
-    """Phase B' (module doc): remove the within-dump survivors that duplicate an old kept record."""
+    """Phase B' (module doc): remove the within-dump survivors that duplicate an old kept record.
+
+    ``work``: the engines' ``_work/`` folder, with ``input/`` (the input shards) and ``keys/`` (the eligible
+    records' dedup keys); ``decisions``/``stats``: the within-dump dedup's. Returns them updated."""
     from opc_data.dedup import record_shingles
-    from opc_data.shard_work import work_uri
     from opc_data.shingles import jaccard
 
     dcfg = config.dedup
     index = PreviousIndex.load(index_chain(previous), config)
     hits: dict[int, tuple[str, int, float | None]] = {}  # new _idx -> (kind, old record, jaccard)
     candidates: dict[int, set[int]] = {}
-    for idx, digest, keys in _survivor_keys(out, decisions):
+    for idx, digest, keys in _survivor_keys(storage.join(work, "keys"), decisions):
         rid = index.by_digest.get(digest) if dcfg.exact else None
         if rid is not None:
             hits[idx] = ("exact", rid, 1.0)
@@ -196,7 +196,7 @@ def check_previous(config: DataConfig, out: str, previous: Manifest, decisions: 
                 candidates[idx] = found
     if candidates and dcfg.verify:
         new_sets = {}
-        for row in dataset.read_rows(work_uri(out, "input"), ["_idx", "content", "size", "is_binary"]):
+        for row in dataset.read_rows(storage.join(work, "input"), ["_idx", "content", "size", "is_binary"]):
             if row["_idx"] in candidates:
                 new_sets[row["_idx"]] = record_shingles(row, dcfg)
         old_sets = index.shingle_sets(set().union(*candidates.values()), dcfg)
@@ -211,19 +211,17 @@ def check_previous(config: DataConfig, out: str, previous: Manifest, decisions: 
     elif candidates:
         for idx, found in candidates.items():
             hits[idx] = ("fuzzy", min(found), None)
-    return _apply(decisions, stats, hits, index, out)
+    return _apply(decisions, stats, hits, index, storage.join(work, "input"))
 
 
 def _apply(decisions: dict[int, DedupDecision], stats: dict[str, Any], hits: dict[int, tuple[str, int, float | None]],
-           index: PreviousIndex, out: str) -> tuple[dict[int, DedupDecision], dict[str, Any]]:
+           index: PreviousIndex, input_uri: str) -> tuple[dict[int, DedupDecision], dict[str, Any]]:
     """Add the removals, re-point records whose keeper was just removed, and recount."""
-    from opc_data.shard_work import work_uri
-
     updated = dict(decisions)
     moved: dict[tuple[str, str], tuple[str, str, str]] = {}  # removed survivor (repo, path) -> (kind, old repo, path)
     if hits:
         names = {}
-        for row in dataset.read_rows(work_uri(out, "input"), ["_idx", "repo_name", "path"]):
+        for row in dataset.read_rows(input_uri, ["_idx", "repo_name", "path"]):
             if row["_idx"] in hits:
                 names[row["_idx"]] = (row["repo_name"], row["path"])
         for idx, (kind, rid, _sim) in sorted(hits.items()):

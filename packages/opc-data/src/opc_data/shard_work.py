@@ -111,7 +111,7 @@ def run_dedup(config: DataConfig, out: str, previous: Manifest | None = None) ->
     if previous is not None:
         from opc_data.incremental import check_previous
 
-        decisions, stats = check_previous(config, out, previous, decisions, stats)
+        decisions, stats = check_previous(config, work_uri(out), previous, decisions, stats)
     write_decisions(uri, decisions)
     storage.write_json_atomic(stats_uri, stats)
     return decisions, stats

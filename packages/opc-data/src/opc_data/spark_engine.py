@@ -400,7 +400,8 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
         if ctx.previous is not None:
             from opc_data.incremental import check_previous
 
-            decisions, dedup_stats = check_previous(config, out, ctx.previous, decisions, dedup_stats)
+            decisions, dedup_stats = check_previous(config, work_uri(out), ctx.previous, decisions,
+                                                        dedup_stats)
         write_decisions(dedup_uri, decisions)
         storage.write_json_atomic(dedup_stats_uri, dedup_stats)
     todo = [s for s in marker["shards"] if not storage.exists(stats_uri(out, s))]
