@@ -68,7 +68,7 @@ def _dump2() -> list[dict]:
     ]
 
 
-def _recipe(workdir: Path, source: Path):
+def _recipe(workdir: Path, source: Path, kind: str = "local"):
     return validate_recipe({
         "name": "incremental", "workdir": str(workdir), "seed": 3, "pipeline": ["data"],
         "stages": {"data": {
@@ -76,7 +76,7 @@ def _recipe(workdir: Path, source: Path):
             "dedup": {"level": "file", "num_perm": 128, "bands": 16, "rows": 8, "verify": True,
                       "verify_threshold": 0.8},
             "decontamination": {"enabled": False},
-            "engine": {"kind": "local", "workers": 1, "records_per_shard": 4},
+            "engine": {"kind": kind, "workers": 1, "records_per_shard": 4},
         }},
     }, "test")
 
@@ -191,6 +191,22 @@ def test_a_version_2_chain_reaches_version_1(versions, tmp_path):
     assert rejected[("c/cli", "cli.py")]["duplicate_of_repo_name"] == "beta/idna-cli"  # in version 2's index
     assert {(r["repo_name"], r["path"]) for r in _rows(v3.uri, "kept")} == {("c/new", "colorsys.py")}
     assert v3.metrics["incremental"]["index_records"] == versions["v1"].counts.kept + v2.counts.kept
+
+
+@pytest.mark.spark
+def test_the_spark_engine_extends_like_the_local_engine(spark, versions, tmp_path):
+    """Version 2 on Spark over the same version 1: the same files, byte for byte, and the same metrics."""
+    recipe = _recipe(tmp_path / "work", versions["folder"], kind="spark")
+    on_spark = run_stage(recipe, "data", extending=Extending(version=1, outputs={"data": versions["v1"]},
+                                                               redo=frozenset({"data"}))).manifest
+    local = versions["v2"]
+    assert on_spark.key != local.key and on_spark.counts == local.counts
+    assert on_spark.metrics["incremental"] == local.metrics["incremental"]
+    for name in ("kept", "rejected", "quarantined", "dedup_index"):
+        files = sorted(p.name for p in (Path(local.uri) / name).glob("*.parquet"))
+        assert files and sorted(p.name for p in (Path(on_spark.uri) / name).glob("*.parquet")) == files
+        for f in files:
+            assert (Path(on_spark.uri) / name / f).read_bytes() == (Path(local.uri) / name / f).read_bytes()
 
 
 def test_a_changed_file_changes_its_unit_stamp(tmp_path):
