@@ -228,5 +228,10 @@ def test_a_changed_file_changes_its_unit_stamp(tmp_path):
     before = unit_stamp(whole), unit_stamp(top)
     (repo / "pkg" / "m.py").write_text("a = 22\n")
     assert unit_stamp(whole) != before[0] and unit_stamp(top) == before[1]  # top_only: top-level files only
+    (repo / ".git").mkdir()
+    (repo / ".git" / "HEAD").write_text("ref: x\n")
+    changed = unit_stamp(whole, [".git"])
+    (repo / ".git" / "HEAD").write_text("ref: y, longer\n")
+    assert unit_stamp(whole, [".git"]) == changed  # skipped folders are not part of the unit
     emb = SourceUnit("embedded", "six")
     assert unit_stamp(emb) == unit_stamp(emb) and unit_stamp(emb).startswith("six==")

@@ -61,7 +61,7 @@ def select_units(config: DataConfig, previous: Manifest | None, data_key: str) -
     from opc_data.ingest.unit_stamps import unit_entry
 
     units = plan_units(config.ingest)
-    entries = [unit_entry(u, data_key) for u in units]
+    entries = [unit_entry(u, data_key, config.ingest.skip_dirs) for u in units]
     if previous is None:
         return units, {"units": entries, "units_total": len(units), "units_skipped": 0}
     if config.dedup.level == "repo":

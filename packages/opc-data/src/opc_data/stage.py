@@ -16,6 +16,15 @@ Outputs under ``ctx.output_uri`` (docs/interfaces.md):
     decontamination.json        which benchmark item hit which file, by which matcher, with the deciding score
     report/funnel.html + *.png  the funnel (funnel_report.py), with one before/after sample per transform kind
     report/transform_samples.json  those samples (transforms.py)
+    ingested_units.json         the source units read so far (cumulative over versions): label, kind, stamp, data_key
+    dedup_index/part-*.parquet  one row per record kept here: repo_name, path, digest, band_keys, kept_file
+
+Incremental runs (``incremental.py``; ``STAGE.extends``): in a retrain the runner passes the previous
+version's data output as the ``previous`` input (``ctx.previous``, part of the key). Phase A then reads
+only the source units whose (label, stamp) that output has not ingested, and phase B, after the usual
+within-dump dedup, removes the survivors that duplicate (exact digest, or verified LSH candidate) a
+record kept by the previous output or any version before it, pointing at that old file. Manifest:
+``metrics.incremental`` (absent in a plain run), artifacts ``kept``, ``dedup_index``, ``units``.
 
 Design decisions:
 - **Rules see the raw content** by default (``filter_content: raw``), as the reference pipeline did,
@@ -28,7 +37,8 @@ Design decisions:
   rules, sampling, decontamination), each counting what it did; the phases around it (``shard_work.py``)
   are shared by the two executors, ``local_engine.py`` (a process pool) and ``spark_engine.py``.
 
-What it does NOT do: read another stage's outputs (it is the first stage), or import pyspark
+What it does NOT do: read another stage's outputs (it is the first stage; it reads only its own previous
+versions' outputs when extending), or import pyspark
 (only ``spark_engine`` does, and only when ``engine.kind`` is spark).
 """
 

@@ -26,7 +26,7 @@ def _info_stamp(info: dict[str, Any]) -> str:
     return f"{info.get('size')}:{when}"
 
 
-def _listing_hash(base_uri: str, top_only: bool) -> str:
+def _listing_hash(base_uri: str, top_only: bool, skip: tuple[str, ...] = ()) -> str:
     fs, base = storage.filesystem(base_uri)
     base = base.rstrip("/")
     if top_only:
@@ -39,6 +39,8 @@ def _listing_hash(base_uri: str, top_only: bool) -> str:
         if info.get("type", "file") != "file":
             continue
         rel = p[len(base):].lstrip("/") if p.startswith(base) else p
+        if skip and any(part in skip for part in rel.split("/")[:-1]):
+            continue  # not read by the ingest (``skip_dirs``), so not part of the unit
         h.update(f"{rel}\t{_info_stamp(info)}\n".encode("utf-8", "surrogateescape"))
     return "listing:" + h.hexdigest()
 
@@ -55,17 +57,17 @@ def _embedded_stamp(name: str, patterns: tuple[str, ...] | None) -> str:
     return f"{embedded_corpus.canonical(name)}=={dist.version}:{h.hexdigest()}"
 
 
-def unit_stamp(unit: Any) -> str:
-    """The stamp of one ``SourceUnit`` (module doc)."""
+def unit_stamp(unit: Any, skip_dirs: tuple[str, ...] | list[str] = ()) -> str:
+    """The stamp of one ``SourceUnit`` (module doc); ``skip_dirs``: folders a repository's ingest skips."""
     if unit.kind == "embedded":
         return _embedded_stamp(unit.uri, unit.patterns)
     if unit.kind == "repo_dir":
         base = storage.join(unit.uri, unit.subdir) if unit.subdir else unit.uri
-        return _listing_hash(base, unit.top_only)
+        return _listing_hash(base, unit.top_only, tuple(skip_dirs))
     fs, path = storage.filesystem(unit.uri)
     return "file:" + _info_stamp(fs.info(path))
 
 
-def unit_entry(unit: Any, data_key: str) -> dict[str, str]:
+def unit_entry(unit: Any, data_key: str, skip_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
     """One ``ingested_units.json`` entry: the unit, its stamp and the data output that ingested it."""
-    return {"label": unit.label, "kind": unit.kind, "stamp": unit_stamp(unit), "data_key": data_key}
+    return {"label": unit.label, "kind": unit.kind, "stamp": unit_stamp(unit, skip_dirs), "data_key": data_key}
