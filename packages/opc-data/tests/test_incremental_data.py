@@ -68,13 +68,13 @@ def _dump2() -> list[dict]:
     ]
 
 
-def _recipe(workdir: Path, source: Path, kind: str = "local"):
+def _recipe(workdir: Path, source: Path, kind: str = "local", **dedup):
     return validate_recipe({
         "name": "incremental", "workdir": str(workdir), "seed": 3, "pipeline": ["data"],
         "stages": {"data": {
             "ingest": {"sources": [str(source)]}, "report": False, "store_signals": False,
             "dedup": {"level": "file", "num_perm": 128, "bands": 16, "rows": 8, "verify": True,
-                      "verify_threshold": 0.8},
+                      "verify_threshold": 0.8, **dedup},
             "decontamination": {"enabled": False},
             "engine": {"kind": kind, "workers": 1, "records_per_shard": 4},
         }},
@@ -191,6 +191,26 @@ def test_a_version_2_chain_reaches_version_1(versions, tmp_path):
     assert rejected[("c/cli", "cli.py")]["duplicate_of_repo_name"] == "beta/idna-cli"  # in version 2's index
     assert {(r["repo_name"], r["path"]) for r in _rows(v3.uri, "kept")} == {("c/new", "colorsys.py")}
     assert v3.metrics["incremental"]["index_records"] == versions["v1"].counts.kept + v2.counts.kept
+
+
+def _extend_v1(versions, tmp_path, **dedup):
+    recipe = _recipe(tmp_path / "work", versions["folder"], **dedup)
+    return run_stage(recipe, "data", extending=Extending(version=1, outputs={"data": versions["v1"]},
+                                                         redo=frozenset({"data"}))).manifest
+
+
+def test_without_verification_a_band_collision_removes(versions, tmp_path):
+    v2 = _extend_v1(versions, tmp_path, verify=False)
+    near = {(r["repo_name"], r["path"]): r for r in _rows(v2.uri, "rejected")}[("fork/idna", "idna/core.py")]
+    assert (near["reject_reason"], near["duplicate_of_repo_name"]) == ("dedup:fuzzy", "acme/idna")
+    assert v2.metrics["incremental"]["fuzzy_removed"] >= 1
+
+
+def test_repo_level_dedup_or_other_lsh_settings_cannot_extend(versions, tmp_path):
+    with pytest.raises(OpcError, match="repository-level dedup cannot extend"):
+        _extend_v1(versions, tmp_path / "repo", level="repo")
+    with pytest.raises(OpcError, match="other MinHash/LSH settings"):
+        _extend_v1(versions, tmp_path / "lsh", num_perm=256)
 
 
 @pytest.mark.spark

@@ -223,13 +223,13 @@ def _apply(decisions: dict[int, DedupDecision], stats: dict[str, Any], hits: dic
         names = {}
         for row in dataset.read_rows(input_uri, ["_idx", "repo_name", "path"]):
             if row["_idx"] in hits:
-                names[row["_idx"]] = (row["repo_name"], row["path"])
+                names[row["_idx"]] = (str(row["repo_name"] or ""), str(row["path"] or ""))
         for idx, (kind, rid, _sim) in sorted(hits.items()):
             old_repo, old_path = index.target(rid)
             updated[idx] = (kind, old_repo, old_path)
             moved[names[idx]] = (kind, old_repo, old_path)
     for idx, (kind, repo, path) in decisions.items():
-        target = moved.get((repo, path))
+        target = moved.get((str(repo or ""), str(path or "")))
         if target is not None:
             new_kind = "exact" if kind == "exact" and target[0] == "exact" else "fuzzy"
             updated[idx] = (new_kind, target[1], target[2])
