@@ -38,6 +38,7 @@ import numpy as np
 from opc_core import dataset, storage
 from opc_core.errors import OpcError
 from opc_core.manifest import Manifest, read_manifest
+from opc_core.stage import PREVIOUS_ROLE
 from opc_data.config import DataConfig
 from opc_data.steps import DedupDecision
 
@@ -90,8 +91,8 @@ def index_chain(previous: Manifest) -> list[Manifest]:
     """The previous data output, its own previous, and so on (newest first)."""
     chain = [previous]
     seen = {previous.uri}
-    while "previous" in chain[-1].inputs:
-        uri = chain[-1].inputs["previous"].uri
+    while PREVIOUS_ROLE in chain[-1].inputs:
+        uri = chain[-1].inputs[PREVIOUS_ROLE].uri
         if uri in seen:
             raise OpcError("the data outputs' previous inputs form a cycle", where=uri)
         seen.add(uri)
