@@ -84,12 +84,15 @@ def test_spark_engine_kept_set_equals_local_engine(runs):
 
 def test_spark_engine_output_files_are_byte_identical_to_local_engine(runs):
     local, on_spark = map(lambda o: Path(o.manifest.uri), runs)
-    for name in ("kept", "rejected", "quarantined"):
+    for name in ("kept", "rejected", "quarantined", "dedup_index"):
         files = sorted(p.name for p in (local / name).glob("*.parquet"))
         assert len(files) >= 2, name  # several input shards (records_per_shard 250)
         assert sorted(p.name for p in (on_spark / name).glob("*.parquet")) == files, name
         for f in files:
             assert (on_spark / name / f).read_bytes() == (local / name / f).read_bytes(), f"{name}/{f}"
+    units = [[(u["label"], u["kind"], u["stamp"]) for u in json.loads((out / "ingested_units.json").read_text())]
+             for out in (local, on_spark)]
+    assert len(units[0]) == 3 and units[1] == units[0]
 
 
 def test_spark_phase_a_writes_the_local_engines_input_shards_byte_for_byte(spark, shared_dir, tmp_path):

@@ -200,11 +200,15 @@ def _is_reiterable(records: Iterable) -> bool:
         return False
 
 
-def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None = None) -> DedupResult:
+def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None = None, *,
+                with_keys: bool = False) -> DedupResult:
     """Exact + fuzzy dedup of ``records`` (dicts with repo_name, path, content, blob_id, stars,
     commit_date, is_binary); see the module doc for the decisions and the memory model.
 
     A re-iterable ``records`` must yield the same records in the same order each time it is iterated.
+    ``with_keys``: each row also carries ``digest`` (``exact_key`` of the record, whatever ``exact`` says)
+    and ``band_keys`` (its LSH band keys as ints; None when token-less, fuzzy is off or at repo level):
+    what the data stage's dedup index keeps, without a second MinHash pass.
     """
     config = config or DedupConfig()
     bands, band_rows = config.lsh_params()
@@ -223,12 +227,15 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
         int, list[np.ndarray]
     ] = {}  # repo level, one-pass input: file sets, merged once at the end
     token_less = 0
+    exact_digests: list[bytes] = []  # with_keys: exact_key per record
 
     for index, rec in enumerate(records):
         repo_name, path = str(rec.get("repo_name") or ""), str(rec.get("path") or "")
         digest = _digest(rec, index, config)
         rank = keep_rank(rec, digest.hex())
         metas.append(_Meta(repo_name, path, rec.get("blob_id"), digest, rank))
+        if with_keys:
+            exact_digests.append(digest if config.exact else exact_key(rec, index))
         if not config.fuzzy:
             continue
         if repo_level:
@@ -311,6 +318,13 @@ def deduplicate(records: Iterable[Mapping[str, Any]], config: DedupConfig | None
     rows_out, stats = _decide(
         metas, group_members, exact_keeper, removed_units, unit_of_digest, unit_of_repo, repo_level, best
     )
+    if with_keys:
+        for i, row in enumerate(rows_out):
+            row["digest"] = exact_digests[i]
+            keys = None
+            if config.fuzzy and not repo_level:
+                keys = unit_keys[unit_of_digest[metas[i].digest]]
+            row["band_keys"] = None if keys is None else [int(k) for k in keys]
     stats.update(
         records=len(metas),
         token_less=token_less,

@@ -3,8 +3,11 @@
     phase A  read (main process)     ingest units ──▶ prepare_record ──▶ _work/input/part-N.parquet
                                      (streamed; ShardWriter flushes every records_per_shard rows)
     phase B  dedup (main process)    deduplicate(re-iterable reader over _work/input, eligible rows)
+                                     (+ against the previous output's index chain when extending)
                                      ──▶ _work/dedup.parquet (removed records: _idx -> kind, kept copy)
-    phase C  shards (process pool)   process_shard(part-N) ──▶ kept/ rejected/ quarantined/ signals/ part-N
+                                         _work/keys/part-N.parquet (digest, band keys per eligible record)
+    phase C  shards (process pool)   process_shard(part-N) ──▶ kept/ rejected/ quarantined/ signals/
+                                     dedup_index/ part-N
                                      then _work/stats/part-N.json (the shard's completion marker)
     phase D  merge (main process)    funnel + attribution + decontamination report + report/
 
@@ -43,9 +46,9 @@ log = logging.getLogger("opc.data.local")
 def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     """Phases A-D (module doc); returns counts, funnel, dedup stats and the decontamination report."""
     out = ctx.output_uri
-    marker = write_input_shards(config, out)
+    marker = write_input_shards(config, out, ctx.previous, ctx.key)
     log.info("data: %d records in %d input shards", marker["records"], len(marker["shards"]))
-    decisions, dedup_stats = run_dedup(config, out)
+    decisions, dedup_stats = run_dedup(config, out, ctx.previous)
     todo = [s for s in marker["shards"] if not storage.exists(stats_uri(out, s))]
     log.info("data: %d/%d shards to process", len(todo), len(marker["shards"]))
     config_json = config.model_dump_json()
@@ -65,6 +68,7 @@ def run_local(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
                 f.result()
     stats = [storage.read_json(stats_uri(out, s)) for s in marker["shards"]]
     result = finish(config, out, stats, dedup_stats, marker["records"], header=report_header(ctx))
-    result["sources"] = marker["sources"]
+    result.update(sources=marker["sources"], units=marker["units"], units_total=marker["units_total"],
+                  units_skipped=marker["units_skipped"])
     storage.remove(storage.join(out, "_work"))
     return result

@@ -41,3 +41,13 @@ def signals_schema() -> pa.Schema:
         pa.field("scope", pa.string()), pa.field("keep", pa.bool_()), pa.field("rules_fired", pa.list_(pa.string())),
         *[pa.field(c, pa.float64()) for c in SIGNAL_COLUMNS],
     ])
+
+# dedup_index/: one row per kept record, what a later incremental run dedups its new records against
+INDEX_SCHEMA = pa.schema([
+    pa.field("repo_name", pa.string()), pa.field("path", pa.string()), pa.field("digest", pa.binary()),
+    pa.field("band_keys", pa.list_(pa.int64())), pa.field("kept_file", pa.string()),
+])
+# _work/keys/: the dedup keys of the eligible records of one input shard (phase B -> phase C and B')
+KEYS_SCHEMA = pa.schema([
+    pa.field("_idx", pa.int64()), pa.field("digest", pa.binary()), pa.field("band_keys", pa.list_(pa.int64())),
+])

@@ -17,15 +17,25 @@ What it does NOT do: schedule work (the engines do) or decide anything about a r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from opc_core import dataset, storage
+from opc_core.manifest import Manifest
 from opc_core.progress import track
 from opc_data.config import DataConfig
-from opc_data.schemas import KEPT_SCHEMA, PREPARED_SCHEMA, QUARANTINED_SCHEMA, REJECTED_SCHEMA, signals_schema
+from opc_data.incremental import INDEX_DIR
+from opc_data.schemas import (
+    INDEX_SCHEMA,
+    KEPT_SCHEMA,
+    KEYS_SCHEMA,
+    PREPARED_SCHEMA,
+    QUARANTINED_SCHEMA,
+    REJECTED_SCHEMA,
+    signals_schema,
+)
 from opc_data.steps import DedupDecision, dedup_decisions, dedup_eligible, prepare_record, process_shard
 
 DATASETS = ("kept", "rejected", "quarantined", "signals")
@@ -41,14 +51,16 @@ def work_uri(out: str, *parts: str) -> str:
     return storage.join(out, "_work", *parts)
 
 
-def write_input_shards(config: DataConfig, out: str) -> dict[str, Any]:
-    """Phase A: read every source, prepare each record, write input shards; returns the marker."""
-    from opc_data.ingest import plan_units, read_unit
+def write_input_shards(config: DataConfig, out: str, previous: Manifest | None = None,
+                       data_key: str = "") -> dict[str, Any]:
+    """Phase A: read every (new) source unit, prepare each record, write input shards; returns the marker."""
+    from opc_data.incremental import select_units
+    from opc_data.ingest import read_unit
 
     done_uri = work_uri(out, "input", "_DONE.json")
     if storage.exists(done_uri):
         return storage.read_json(done_uri)
-    units = plan_units(config.ingest)
+    units, unit_info = select_units(config, previous, data_key)
     writer = dataset.ShardWriter(work_uri(out, "input"), PREPARED_SCHEMA, config.engine.records_per_shard)
     idx = 0
     for unit in track(units, "data: read sources", unit="sources"):
@@ -56,7 +68,7 @@ def write_input_shards(config: DataConfig, out: str) -> dict[str, Any]:
             writer.write(prepare_record(record, idx, config))
             idx += 1
     shards = [os.path.basename(u) if not storage.is_remote(u) else u.rsplit("/", 1)[-1] for u in writer.close()]
-    marker = {"records": idx, "shards": shards, "sources": sorted({u.label for u in units})}
+    marker = {"records": idx, "shards": shards, "sources": sorted({u.label for u in units}), **unit_info}
     storage.write_json_atomic(done_uri, marker)
     return marker
 
@@ -79,8 +91,10 @@ class EligibleRecords:
                     yield idx
 
 
-def run_dedup(config: DataConfig, out: str) -> tuple[dict[int, DedupDecision], dict]:
-    """Phase B: global exact + fuzzy dedup over the eligible rows; cached in ``_work/dedup.parquet``."""
+def run_dedup(config: DataConfig, out: str, previous: Manifest | None = None) -> tuple[dict[int, DedupDecision], dict]:
+    """Phase B: global exact + fuzzy dedup over the eligible rows, then (extending a previous output) against
+    its index chain (``incremental.check_previous``); cached in ``_work/dedup.parquet``. Also writes the
+    eligible records' dedup keys (``_work/keys/``) that phase C puts into ``dedup_index/``."""
     from opc_data.dedup import deduplicate
 
     uri = work_uri(out, "dedup.parquet")
@@ -88,11 +102,42 @@ def run_dedup(config: DataConfig, out: str) -> tuple[dict[int, DedupDecision], d
     if storage.exists(uri) and storage.exists(stats_uri):
         return read_decisions(uri), storage.read_json(stats_uri)
     records = EligibleRecords(work_uri(out, "input"))
-    result = deduplicate(records, config.dedup)
-    decisions = dedup_decisions(result.rows, records.indices())
+    result = deduplicate(records, config.dedup, with_keys=True)
+    idxs = list(records.indices())
+    decisions = dedup_decisions(result.rows, iter(idxs))
+    write_keys(out, config.engine.records_per_shard,
+               ((i, r["digest"], r["band_keys"]) for i, r in zip(idxs, result.rows, strict=True)))
+    stats = result.stats
+    if previous is not None:
+        from opc_data.incremental import check_previous
+
+        decisions, stats = check_previous(config, work_uri(out), previous, decisions, stats)
     write_decisions(uri, decisions)
-    storage.write_json_atomic(stats_uri, result.stats)
-    return decisions, result.stats
+    storage.write_json_atomic(stats_uri, stats)
+    return decisions, stats
+
+
+def write_keys(out: str, per: int, items: Iterable[tuple[int, bytes, list[int] | None]]) -> None:
+    """``_work/keys/part-N.parquet``: (_idx, digest, band_keys) of the eligible records of input shard N."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for idx, digest, keys in items:
+        if digest.startswith(b"unread:"):  # named by position: the record's global _idx (both engines)
+            digest = b"unread:" + int(idx).to_bytes(8, "little")
+        groups.setdefault(int(idx) // per, []).append({"_idx": int(idx), "digest": digest, "band_keys": keys})
+    storage.makedirs(work_uri(out, "keys"))
+    for k, rows in sorted(groups.items()):
+        rows.sort(key=lambda r: r["_idx"])
+        dataset.write_table(work_uri(out, "keys", dataset.shard_name(k)), pa.Table.from_pylist(rows, schema=KEYS_SCHEMA))
+
+
+def shard_keys(out: str, shard: str) -> dict[int, tuple[bytes, list[int] | None]]:
+    """The dedup keys of one input shard's eligible records (none when it has no eligible record)."""
+    uri = work_uri(out, "keys", shard)
+    if not storage.exists(uri):
+        return {}
+    t = dataset.read_file(uri)
+    return {i: (d, k) for i, d, k in zip(*(t.column(c).to_pylist() for c in ("_idx", "digest", "band_keys")),
+                                       strict=True)}
 
 
 def write_decisions(uri: str, decisions: dict[int, DedupDecision]) -> None:
@@ -116,9 +161,11 @@ def shard_task(out: str, shard: str, decisions: dict[int, DedupDecision],
                config_json: str, seed: int) -> dict[str, Any]:
     """Phase C for one shard (runs in a worker process): outputs first, then the stats marker."""
     config = DataConfig.model_validate_json(config_json)
-    result = process_shard(shard_rows(out, shard), decisions, config, seed)
+    result = process_shard(shard_rows(out, shard), decisions, config, seed, keys=shard_keys(out, shard))
     schemas = {"kept": KEPT_SCHEMA, "rejected": REJECTED_SCHEMA, "quarantined": QUARANTINED_SCHEMA,
                "signals": signals_schema()}
+    index = [{**row, "kept_file": f"kept/{shard}"} for row in result["index"]]
+    dataset.write_table(storage.join(out, INDEX_DIR, shard), pa.Table.from_pylist(index, schema=INDEX_SCHEMA))
     for name in DATASETS:
         if name == "signals" and not config.store_signals:
             continue

@@ -226,16 +226,16 @@ def _slices(sc, jobs: int) -> int:
     return max(1, min(jobs, 4 * sc.defaultParallelism))
 
 
-def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
-    """Phase A with one Spark task per source unit; returns the same marker as the local engine."""
+def spark_input_shards(spark, config: DataConfig, out: str, previous=None, data_key: str = "") -> dict[str, Any]:
+    """Phase A with one Spark task per (new) source unit; returns the same marker as the local engine."""
     from opc_core import dataset
     from opc_core.errors import OpcError
-    from opc_data.ingest import plan_units
+    from opc_data.incremental import select_units
 
     done_uri = work_uri(out, "input", "_DONE.json")
     if storage.exists(done_uri):
         return storage.read_json(done_uri)
-    units = plan_units(config.ingest)
+    units, unit_info = select_units(config, previous, data_key)
     config_json = config.model_dump_json()
     todo = [(n, u) for n, u in enumerate(units) if not storage.exists(_unit_dir(out, n) + ".json")]
     log.info("spark: reading %d/%d source units", len(todo), len(units))
@@ -257,14 +257,30 @@ def spark_input_shards(spark, config: DataConfig, out: str) -> dict[str, Any]:
         sc.parallelize(plan, _slices(sc, len(plan))).map(lambda shard: shard_task(out, shard, pieces)).collect()
     total = sum(m["records"] for m in markers)
     marker = {"records": total, "shards": [dataset.shard_name(k) for k, _, _ in plan],
-              "sources": sorted({u.label for u in units})}
+              "sources": sorted({u.label for u in units}), **unit_info}
     storage.write_json_atomic(done_uri, marker)
     storage.remove(work_uri(out, "units"))
     return marker
 
 
-def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tuple[str, str | None, str | None]], dict]:
-    """Global exact + fuzzy dedup of the eligible input rows with Spark; returns (decisions, stats)."""
+def _write_keys_group(pdf, out: str, per: int):
+    """One input shard's dedup keys (a groupBy shard group) -> ``_work/keys/part-N.parquet``."""
+    import pandas as pd
+
+    from opc_data.shard_work import write_keys
+
+    items = [(int(i), bytes.fromhex(d), None if k is None else [int(x) for x in k])
+             for i, d, k in zip(pdf["_idx"], pdf["digest"], pdf["band_keys"], strict=True)]
+    write_keys(out, per, items)
+    return pd.DataFrame({"n": [len(items)]})
+
+
+def spark_dedup(spark, input_uri: str, config: DataConfig,
+                keys_out: str | None = None) -> tuple[dict[int, tuple[str, str | None, str | None]], dict]:
+    """Global exact + fuzzy dedup of the eligible input rows with Spark; returns (decisions, stats).
+
+    ``keys_out``: the stage output whose ``_work/keys/`` gets the eligible records' dedup keys (as the
+    local engine writes them)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -291,6 +307,10 @@ def spark_dedup(spark, input_uri: str, config: DataConfig) -> tuple[dict[int, tu
     exact_removed = (ranked.where("rn > 1").select("_idx", "digest")
                      .join(keepers.select("digest", "k_repo", "k_path"), "digest").collect())
     n_records = feat.count()
+    if keys_out is not None:
+        per = config.engine.records_per_shard
+        (feat.select("_idx", "digest", "band_keys").withColumn("shard", F.floor(F.col("_idx") / per))
+         .groupBy("shard").applyInPandas(lambda pdf: _write_keys_group(pdf, keys_out, per), "n long").collect())
     log.info("spark: %d eligible records, %d exact duplicates", n_records, len(exact_removed))
 
     removed_units: dict[int, tuple[int, float | None]] = {}
@@ -369,14 +389,19 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
     """Phases A-D with Spark for dedup and the per-shard work (module doc)."""
     out = ctx.output_uri
     spark = spark_session(config.engine.spark_master, config.engine.spark_conf)
-    marker = spark_input_shards(spark, config, out)
+    marker = spark_input_shards(spark, config, out, ctx.previous, ctx.key)
     dedup_uri = work_uri(out, "dedup.parquet")
     dedup_stats_uri = work_uri(out, "dedup_stats.json")
     if storage.exists(dedup_uri) and storage.exists(dedup_stats_uri):
         decisions, dedup_stats = read_decisions(dedup_uri), storage.read_json(dedup_stats_uri)
     else:
         log.info("spark: dedup of %d records", marker["records"])
-        decisions, dedup_stats = spark_dedup(spark, work_uri(out, "input"), config)
+        decisions, dedup_stats = spark_dedup(spark, work_uri(out, "input"), config, keys_out=out)
+        if ctx.previous is not None:
+            from opc_data.incremental import check_previous
+
+            decisions, dedup_stats = check_previous(config, work_uri(out), ctx.previous, decisions,
+                                                        dedup_stats)
         write_decisions(dedup_uri, decisions)
         storage.write_json_atomic(dedup_stats_uri, dedup_stats)
     todo = [s for s in marker["shards"] if not storage.exists(stats_uri(out, s))]
@@ -392,6 +417,7 @@ def run_spark(config: DataConfig, ctx: StageContext) -> dict[str, Any]:
             lambda job: task(out, job[0], job[1], config_json, seed)["records"]).collect()
     shard_stats = [storage.read_json(stats_uri(out, s)) for s in marker["shards"]]
     result = finish(config, out, shard_stats, dedup_stats, marker["records"], header=report_header(ctx))
-    result["sources"] = marker["sources"]
+    result.update(sources=marker["sources"], units=marker["units"], units_total=marker["units_total"],
+                  units_skipped=marker["units_skipped"])
     storage.remove(storage.join(out, "_work"))
     return result

@@ -16,6 +16,15 @@ Outputs under ``ctx.output_uri`` (docs/interfaces.md):
     decontamination.json        which benchmark item hit which file, by which matcher, with the deciding score
     report/funnel.html + *.png  the funnel (funnel_report.py), with one before/after sample per transform kind
     report/transform_samples.json  those samples (transforms.py)
+    ingested_units.json         the source units read so far (cumulative over versions): label, kind, stamp, data_key
+    dedup_index/part-*.parquet  one row per record kept here: repo_name, path, digest, band_keys, kept_file
+
+Incremental runs (``incremental.py``; ``STAGE.extends``): in a retrain the runner passes the previous
+version's data output as the ``previous`` input (``ctx.previous``, part of the key). Phase A then reads
+only the source units whose (label, stamp) that output has not ingested, and phase B, after the usual
+within-dump dedup, removes the survivors that duplicate (exact digest, or verified LSH candidate) a
+record kept by the previous output or any version before it, pointing at that old file. Manifest:
+``metrics.incremental`` (absent in a plain run), artifacts ``kept``, ``dedup_index``, ``units``.
 
 Design decisions:
 - **Rules see the raw content** by default (``filter_content: raw``), as the reference pipeline did,
@@ -28,7 +37,8 @@ Design decisions:
   rules, sampling, decontamination), each counting what it did; the phases around it (``shard_work.py``)
   are shared by the two executors, ``local_engine.py`` (a process pool) and ``spark_engine.py``.
 
-What it does NOT do: read another stage's outputs (it is the first stage), or import pyspark
+What it does NOT do: read another stage's outputs (it is the first stage; it reads only its own previous
+versions' outputs when extending), or import pyspark
 (only ``spark_engine`` does, and only when ``engine.kind`` is spark).
 """
 
@@ -58,10 +68,14 @@ def engine(kind: str) -> Engine:
 
 def run(config: DataConfig, ctx: StageContext) -> StageResult:
     """Run the data stage on the configured engine and summarise the funnel."""
+    from opc_core import storage
     from opc_data.funnel_report import format_table
+    from opc_data.incremental import ARTIFACTS, UNITS_FILE, cumulative_units
 
     result = engine(config.engine.kind)(config, ctx)
     _refuse_empty(config, ctx, result)
+    storage.write_json_atomic(storage.join(ctx.output_uri, UNITS_FILE),
+                              cumulative_units(ctx.previous, result["units"]))
     funnel = result["funnel"]
     counts = Counts(**{"in": result["records_in"]}, kept=result["kept"], rejected=result["rejected"],
                     quarantined=result["quarantined"])
@@ -71,7 +85,18 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
                "engine": config.engine.kind}
     removed = ", ".join(f"-{s['removed_files']} {s['step']}" for s in funnel["steps"] if s["removed_files"])
     summary = f"{funnel['steps'][-1]['files']} files kept ({removed or 'nothing removed'})"
-    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary)
+    if ctx.previous is not None:
+        d = result["dedup_stats"]
+        inc = metrics["incremental"] = {
+            "previous_key": ctx.previous.key, "units_total": result["units_total"],
+            "units_new": len(result["units"]), "units_skipped": result["units_skipped"],
+            "index_records": d.get("previous_index_records", 0),
+            "exact_removed": d.get("previous_exact_removed", 0), "fuzzy_removed": d.get("previous_fuzzy_removed", 0)}
+        summary += (f"; extends {inc['previous_key'][:12]}: {inc['units_new']} new of {inc['units_total']} source "
+                    f"units, {inc['exact_removed']} exact + {inc['fuzzy_removed']} fuzzy copies of "
+                    f"{inc['index_records']} files kept before removed")
+    return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary,
+                       artifacts=dict(ARTIFACTS))
 
 
 def _refuse_empty(config: DataConfig, ctx: StageContext, result: dict[str, Any]) -> None:
@@ -107,5 +132,6 @@ STAGE = StageSpec(
     code_modules=("opc_data",),
     external_fingerprint=_external_fingerprint,
     volatile=("report/*",),
+    extends=True,
     description="RefineCode: ingest, dedup, transforms, OpenCoder rules, sampling, decontamination",
 )

@@ -80,6 +80,7 @@ class ShardOutput:
     signals: list[dict[str, Any]] = field(default_factory=list)
     decontamination_hits: list[dict[str, Any]] = field(default_factory=list)
     transform_samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    index: list[dict[str, Any]] = field(default_factory=list)  # dedup index rows of the kept records
 
     def reject(self, row: dict[str, Any], step: str, reason: str, fired: list[str] | None = None,
                dup: DedupDecision | None = None) -> None:
@@ -97,7 +98,8 @@ class ShardOutput:
     def as_dict(self) -> dict[str, Any]:
         return {"kept": self.kept, "rejected": self.rejected, "quarantined": self.quarantined,
                 "signals": self.signals, "funnel": self.funnel.data,
-                "decontamination_hits": self.decontamination_hits, "transform_samples": self.transform_samples}
+                "decontamination_hits": self.decontamination_hits, "transform_samples": self.transform_samples,
+                "index": self.index}
 
 
 def _lang(row: dict[str, Any]) -> str:
@@ -278,12 +280,13 @@ def build_steps(config: DataConfig, decisions: dict[int, DedupDecision], seed: i
 
 
 def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, DedupDecision], config: DataConfig,
-                  seed: int) -> dict[str, Any]:
+                  seed: int, keys: dict[int, tuple[bytes, list[int] | None]] | None = None) -> dict[str, Any]:
     """Run the steps over one shard of prepared rows; every row ends in kept, rejected or quarantined.
 
     ``decisions`` maps ``_idx`` of a removed duplicate to (dup_kind, kept repo_name, kept path). Returns the
-    kept / rejected / quarantined / signals rows, the shard's funnel counts, the decontamination hits and one
-    before/after sample per transform kind.
+    kept / rejected / quarantined / signals rows, the shard's funnel counts, the decontamination hits, one
+    before/after sample per transform kind, and (given ``keys``: ``_idx`` -> (digest, band keys) of the dedup
+    pass) one dedup index row per kept record.
     """
     from opc_data.funnel_report import FunnelCounter
 
@@ -298,6 +301,10 @@ def process_shard(rows: Iterable[dict[str, Any]], decisions: dict[int, DedupDeci
                 break
         else:
             out.keep(current)
+            if keys is not None:
+                digest, band_keys = keys[int(row["_idx"])]  # every kept row passed dedup, so it has keys
+                out.index.append({"repo_name": row.get("repo_name"), "path": row.get("path"), "digest": digest,
+                                  "band_keys": band_keys})
     for step in steps:
         if hasattr(step, "finish"):
             step.finish(out)
