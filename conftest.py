@@ -98,9 +98,11 @@ class WordsConfig(BaseModel):
 
 
 def run_words(config: WordsConfig, ctx: StageContext) -> StageResult:
+    """Word counts per file; in a retrain (``ctx.previous``) only files the previous versions did not read."""
     CALLS["words"] += 1
     schema = pa.schema([("file", pa.string()), ("words", pa.int64())])
-    files = sorted(Path(config.source).glob("*.txt"))
+    done = set(storage.read_json(storage.join(ctx.previous.uri, "ingested.json"))) if ctx.previous else set()
+    files = [f for f in sorted(Path(config.source).glob("*.txt")) if f.name not in done]
     kept = rejected = 0
     with ShardWriter(storage.join(ctx.output_uri, "kept"), schema, rows_per_shard=2) as writer:
         for f in files:
@@ -111,6 +113,7 @@ def run_words(config: WordsConfig, ctx: StageContext) -> StageResult:
                 continue
             writer.write({"file": f.name, "words": n})
             kept += 1
+    storage.write_json_atomic(storage.join(ctx.output_uri, "ingested.json"), sorted(done | {f.name for f in files}))
     return StageResult(counts=Counts(**{"in": len(files)}, kept=kept, rejected=rejected), sources=[config.source])
 
 
@@ -131,7 +134,7 @@ def run_totals(config: TotalsConfig, ctx: StageContext) -> StageResult:
     return StageResult(metrics={"total": total}, summary=f"total={total}")
 
 
-register_stage(StageSpec("words", WordsConfig, run_words, external_fingerprint=source_fingerprint,
+register_stage(StageSpec("words", WordsConfig, run_words, external_fingerprint=source_fingerprint, extends=True,
                          code_modules=("opc_core",)))
 register_stage(StageSpec("totals", TotalsConfig, run_totals, inputs={"words": "words"}, volatile=("*.log",),
                          code_modules=("opc_core",)))

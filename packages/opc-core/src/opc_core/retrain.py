@@ -1,7 +1,8 @@
 """Incremental retraining: each retrain is a new *version* that extends the last one with only the new work.
 
     version 1   the whole pipeline (as ``opc reproduce``)            ─▶ _versions/<recipe>.json  [v1: stage -> output]
-    version N   new raw data?  (an ``external_fingerprint`` of a redone stage differs from version N-1's)
+    version N   new raw data?  (the ``external_fingerprint`` of a redone stage that ``extends`` its output,
+                               i.e. the data stage's listing of the sources, differs from version N-1's)
                   no  ─▶ nothing to do (a retrain never recomputes what exists)
                   yes ─▶ for stage in schedule.retrain_stages (default: the pipeline):
                            run_stage(..., extending=Extending(N-1 outputs, redo))
@@ -32,7 +33,7 @@ from opc_core.errors import OpcError
 from opc_core.manifest import Manifest, read_manifest
 from opc_core.recipe import Recipe
 from opc_core.registry import get_stage
-from opc_core.runner import Extending, StageOutcome, plan_stage, run_stage, utc_now
+from opc_core.runner import Extending, StageOutcome, run_stage, utc_now
 
 log = logging.getLogger("opc.retrain")
 
@@ -99,10 +100,11 @@ def plan_retrain(recipe: Recipe) -> RetrainPlan:
     extending = load_version(recipe, last)
     stages = [s for s in recipe.pipeline if s in extending.redo]
     changed: dict[str, str] = {}
-    for stage in stages:
-        if get_stage(stage).external_fingerprint is None or stage not in extending.outputs:
+    for stage in stages:  # raw inputs read from outside the workdir by a stage that can extend its output
+        spec = get_stage(stage)
+        if spec.external_fingerprint is None or not spec.extends or stage not in extending.outputs:
             continue
-        external = plan_stage(recipe, stage, extending=extending).external
+        external = spec.external_fingerprint(recipe.stage_config(stage))
         if external != extending.outputs[stage].external_fingerprint:
             changed[stage] = external or ""
     if not changed:
