@@ -24,7 +24,8 @@ reused byte for byte (a model continued from the previous weights must read the 
 fingerprint differs from the previous version's are read (the data stage's new records; an input carried
 over unchanged, e.g. recall, was tokenized already), and the new documents become new shards: ``train/`` and
 ``val/`` here hold the new tokens, ``tokens_meta.json`` records the shards this one appends to. The
-validation split is drawn from the new repositories.
+validation split is drawn from the new repositories (from one new repository none can be held out: the
+previous version's validation shards are copied instead, so the continued model is measured on held-out data).
 
 Every input record is counted: kept (in train or val), or rejected with a reason (``empty_content``,
 ``no_mixture_source``, ``mixture_subsample``). This stage does not filter or deduplicate (the data stage
@@ -189,7 +190,7 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
 
     from opc_core.dataset import count_rows
     from opc_core.progress import track
-    from opc_train.token_shards import META_NAME, TokenFingerprint, TokenShardWriter
+    from opc_train.token_shards import META_NAME, TokenFingerprint, TokenShardWriter, read_split_index
     from opc_train.tokenizer import encode_documents, load_tokenizer, save_tokenizer, train_tokenizer
 
     roles = _input_roles(cfg)
@@ -216,7 +217,13 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
         for b in _batches(ds, cfg.batch_rows, ["repo_name", "content"]):
             for repo, content in zip(b["repo_name"], b["content"], strict=True):
                 repo_bytes[f"{role}:{repo}"] += len((content or "").encode("utf-8"))
-    val_repos = choose_val_repos(dict(repo_bytes), cfg.val_fraction, ctx.seed)
+    reuse_val = previous is not None and len(repo_bytes) < 2
+    if reuse_val:  # one new repository cannot be split: validate on the previous version's held-out data
+        ctx.log.warning("tokenize: the new data has %d repository, too few to hold one out; the validation split "
+                        "is the previous version's (%s)", len(repo_bytes), previous.key)
+        val_repos: set[str] = set()
+    else:
+        val_repos = choose_val_repos(dict(repo_bytes), cfg.val_fraction, ctx.seed)
     train_bytes = sum(v for r, v in repo_bytes.items() if r not in val_repos)
     sample_p = min(1.0, cfg.tokenizer_sample_bytes / max(1, train_bytes))
     ctx.log.info("tokenize: %d repositories, %d held out for validation; BPE sample %.1f%% of %d training bytes",
@@ -274,6 +281,13 @@ def run(cfg: TokenizeConfig, ctx: StageContext) -> StageResult:
                     streams[src].add(ids, lang)
                     lang_tokens[lang]["natural_train"] += len(ids)
     val_index = val_writer.close({"repos": len(val_repos)})
+    if reuse_val:
+        val_uri = storage.join(ctx.output_uri, "val")
+        storage.remove(val_uri)
+        src = previous.artifact("val")
+        for rel in storage.list_files(src):
+            storage.write_bytes_atomic(storage.join(val_uri, rel), storage.read_bytes(storage.join(src, rel)))
+        val_index = read_split_index(val_uri)
     if val_index["tokens"] == 0:
         raise OpcError("the validation split is empty", where=ctx.output_uri, hint="raise val_fraction")
 
