@@ -134,6 +134,17 @@ def test_version_2_reads_only_the_new_dump(versions):
     assert "extends" in v2.summary
 
 
+def test_attribution_covers_every_version(versions):
+    """The release ships the data output's attribution.json: a model continued on version 2 was trained on
+    version 1's files too."""
+    v1, v2 = versions["v1"], versions["v2"]
+    a1, a2, new = (json.loads((Path(m.uri) / name).read_text())
+                   for m, name in ((v1, "attribution.json"), (v2, "attribution.json"), (v2, "attribution_new.json")))
+    assert a2["files"] == a1["files"] + new["files"] == v1.counts.kept + v2.counts.kept
+    assert {r["repo_name"] for r in a2["repositories"]} == (
+        {r["repo_name"] for r in a1["repositories"]} | {r["repo_name"] for r in new["repositories"]})
+
+
 def test_cross_dump_copies_point_at_the_old_files(versions):
     v2 = versions["v2"]
     rejected = {(r["repo_name"], r["path"]): r for r in _rows(v2.uri, "rejected")}

@@ -283,6 +283,15 @@ class Attribution:
         if record.get("source"):
             repo["sources"].add(record["source"])
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attribution:
+        """The inverse of ``to_dict`` (an earlier output's ``attribution.json``)."""
+        att = cls()
+        for r in data.get("repositories", []):
+            att.repos[r["repo_name"]] = {"files": r["files"], "bytes": r["bytes"],
+                                         "licenses": dict(r["files_per_license"]), "sources": set(r["sources"])}
+        return att
+
     def merge(self, other: Attribution) -> Attribution:
         for name, o in other.repos.items():
             r = self.repos.setdefault(name, {"files": 0, "bytes": 0, "licenses": {}, "sources": set()})

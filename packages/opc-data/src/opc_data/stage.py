@@ -12,7 +12,8 @@ Outputs under ``ctx.output_uri`` (docs/interfaces.md):
                                   sampling:<lang> | decontamination:<benchmark>/<task_id>), rules_fired, duplicate_of_*
     quarantined/part-*.parquet  + error (the ingest's quarantine reason)
     signals/part-*.parquet      every signal column of every record that reached the rules (re-decide without recompute)
-    attribution.json            repositories, licences, file counts of the kept files
+    attribution.json            repositories, licences, file counts of the kept files (extending: of every
+                                version's kept files; attribution_new.json: of this one's)
     decontamination.json        which benchmark item hit which file, by which matcher, with the deciding score
     report/funnel.html + *.png  the funnel (funnel_report.py), with one before/after sample per transform kind
     report/transform_samples.json  those samples (transforms.py)
@@ -76,6 +77,8 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
     _refuse_empty(config, ctx, result)
     storage.write_json_atomic(storage.join(ctx.output_uri, UNITS_FILE),
                               cumulative_units(ctx.previous, result["units"]))
+    if ctx.previous is not None:
+        _cumulative_attribution(ctx)
     funnel = result["funnel"]
     counts = Counts(**{"in": result["records_in"]}, kept=result["kept"], rejected=result["rejected"],
                     quarantined=result["quarantined"])
@@ -97,6 +100,21 @@ def run(config: DataConfig, ctx: StageContext) -> StageResult:
                     f"{inc['index_records']} files kept before removed")
     return StageResult(counts=counts, metrics=metrics, sources=result["sources"], summary=summary,
                        artifacts=dict(ARTIFACTS))
+
+
+def _cumulative_attribution(ctx: StageContext) -> None:
+    """An extending output's ``attribution.json`` covers every version's kept files (a model continued on this
+    corpus was trained on all of them, and the release ships this file); ``attribution_new.json`` keeps the
+    new files' part."""
+    from opc_core import storage
+    from opc_data.licenses import Attribution
+
+    here = storage.join(ctx.output_uri, "attribution.json")
+    new = storage.read_json(here)
+    storage.write_json_atomic(storage.join(ctx.output_uri, "attribution_new.json"), new)
+    before = storage.read_json(storage.join(ctx.previous.uri, "attribution.json"))
+    merged = Attribution.from_dict(before).merge(Attribution.from_dict(new)).to_dict()
+    storage.write_json_atomic(here, merged)
 
 
 def _refuse_empty(config: DataConfig, ctx: StageContext, result: dict[str, Any]) -> None:
