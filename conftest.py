@@ -134,7 +134,13 @@ def run_totals(config: TotalsConfig, ctx: StageContext) -> StageResult:
     return StageResult(metrics={"total": total}, summary=f"total={total}")
 
 
+def pending_words(config: WordsConfig, previous) -> int:
+    done = set(storage.read_json(storage.join(previous.uri, "ingested.json")))
+    return sum(f.name not in done for f in Path(config.source).glob("*.txt"))
+
+
 register_stage(StageSpec("words", WordsConfig, run_words, external_fingerprint=source_fingerprint, extends=True,
+                         pending=pending_words,
                          code_modules=("opc_core",)))
 register_stage(StageSpec("totals", TotalsConfig, run_totals, inputs={"words": "words"}, volatile=("*.log",),
                          code_modules=("opc_core",)))

@@ -31,6 +31,14 @@ def test_first_retrain_is_version_one_then_nothing_without_new_data(tally_recipe
     assert len(read_versions(recipe.workdir, "toy")) == 1 and calls == {"words": 1, "totals": 1}
 
 
+def test_a_deleted_source_file_is_no_new_data(tally_recipe, tmp_path):
+    recipe = tally_recipe()
+    retrain(recipe)
+    (tmp_path / "src" / "f0.txt").unlink()  # the listing changed, but nothing in it is new
+    plan, outcomes = retrain(recipe)
+    assert plan.nothing_to_do and outcomes == []
+
+
 def test_new_data_makes_version_two_extending_version_one(tally_recipe, tmp_path):
     recipe = tally_recipe()
     _, first = retrain(recipe)

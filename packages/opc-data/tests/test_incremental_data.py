@@ -180,6 +180,14 @@ def test_extending_is_keyed_apart_from_a_full_run(versions):
     assert "previous" not in plain.inputs and "incremental" not in plain.metrics
 
 
+def test_pending_counts_the_units_a_retrain_would_read(versions):
+    from opc_data.incremental import pending_units
+
+    config = versions["recipe"].stage_config("data")
+    assert pending_units(config, versions["v1"]) == 1  # dump 2
+    assert pending_units(config, versions["v2"]) == 0  # nothing new: the retrain does nothing
+
+
 def test_a_version_over_an_unchanged_folder_is_refused(versions):
     with pytest.raises(OpcError, match="no new source unit"):
         run_stage(versions["recipe"], "data", extending=Extending(

@@ -104,9 +104,14 @@ def plan_retrain(recipe: Recipe) -> RetrainPlan:
         spec = get_stage(stage)
         if spec.external_fingerprint is None or not spec.extends or stage not in extending.outputs:
             continue
-        external = spec.external_fingerprint(recipe.stage_config(stage))
-        if external != extending.outputs[stage].external_fingerprint:
-            changed[stage] = external or ""
+        config = recipe.stage_config(stage)
+        external = spec.external_fingerprint(config)
+        if external == extending.outputs[stage].external_fingerprint:
+            continue
+        if spec.pending is not None and spec.pending(config, extending.outputs[stage]) == 0:
+            log.info("retrain: the %s sources' listing changed but holds no unit not read before", stage)
+            continue
+        changed[stage] = external or ""
     if not changed:
         return RetrainPlan(last + 1, [], extending, f"no new raw data since version {last}: nothing to do")
     return RetrainPlan(last + 1, stages, extending,

@@ -42,6 +42,9 @@ class StageSpec:
     output of itself as the input role ``previous`` and does only the new work (the data stage ingests only
     new source units, tokenize appends shards with the same tokenizer, pretrain continues from the previous
     weights, release numbers the version and shows the deltas); the role enters the key like any input.
+    ``pending``: for a stage that reads raw inputs and extends, how many input units a retrain on top of a
+    previous output would read (the retrain does nothing when it is 0, even if the sources' listing changed,
+    e.g. an old dump was deleted).
     """
 
     name: str
@@ -52,6 +55,7 @@ class StageSpec:
     external_fingerprint: Callable[[Any], str] | None = None
     volatile: tuple[str, ...] = ()
     extends: bool = False
+    pending: Callable[[Any, Manifest], int] | None = None
     description: str = ""
 
     def input_roles(self, config: BaseModel) -> dict[str, str]:

@@ -81,6 +81,16 @@ def select_units(config: DataConfig, previous: Manifest | None, data_key: str) -
                                  "units_skipped": len(units) - len(new)}
 
 
+def pending_units(config: DataConfig, previous: Manifest) -> int:
+    """How many source units a version on top of ``previous`` would read (``StageSpec.pending``)."""
+    from opc_data.ingest import plan_units
+    from opc_data.ingest.unit_stamps import unit_entry
+
+    done = {(e["label"], e["stamp"]) for e in previous_units(previous)}
+    entries = (unit_entry(u, previous.key, config.ingest.skip_dirs) for u in plan_units(config.ingest))
+    return sum((e["label"], e["stamp"]) not in done for e in entries)
+
+
 def cumulative_units(previous: Manifest | None, new_entries: list[dict[str, str]]) -> list[dict[str, str]]:
     return (previous_units(previous) if previous is not None else []) + list(new_entries)
 

@@ -136,6 +136,12 @@ def _refuse_empty(config: DataConfig, ctx: StageContext, result: dict[str, Any])
                  "stages.data.allow_empty: true")
 
 
+def _pending(config: DataConfig, previous) -> int:
+    from opc_data.incremental import pending_units
+
+    return pending_units(config, previous)
+
+
 def _external_fingerprint(config: DataConfig) -> str:
     from opc_data.ingest import external_fingerprint
 
@@ -151,5 +157,6 @@ STAGE = StageSpec(
     external_fingerprint=_external_fingerprint,
     volatile=("report/*",),
     extends=True,
+    pending=_pending,
     description="RefineCode: ingest, dedup, transforms, OpenCoder rules, sampling, decontamination",
 )
