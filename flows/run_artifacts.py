@@ -2,7 +2,8 @@
 
 Per stage: a markdown table (cache hit?, key, in/kept/rejected/quarantined, time, output URI) plus what that
 stage is read for: the data funnel, the loss and validation-loss figures (the stage's own PNGs, inline), the pass@k table,
-the ``release verify`` result. Per ``reproduce`` run: a link to the run report (``opc_core.run_report``).
+the ``release verify`` result. Per ``reproduce`` run: a link to the run report (``opc_core.run_report``). Per
+``retrain`` run: the version it made (``retrain-version``): what it extends, what ran, what was carried over.
 
 Artifact keys are lowercase, dash-separated and stable (``stage-data``, ``run-report``), so the UI keeps a
 history of each across runs.
@@ -106,3 +107,23 @@ def publish_report_link(report_uri: str) -> None:
     link = report_uri if storage.is_remote(report_uri) else f"file://{report_uri}"
     create_link_artifact(key="run-report", link=link, link_text="run report (report.html)",
                          description="the whole run on one page: funnel, curves, eval, release checks, lineage")
+
+
+def version_markdown(entry: dict[str, Any], reason: str, manifests: dict[str, Manifest]) -> str:
+    """The retrain-version artifact: the version, why it ran, and each stage's output (new or carried over)."""
+    rows = []
+    for stage, out in entry["outputs"].items():
+        m = manifests.get(stage)
+        how = "ran" if stage in entry["ran"] else f"carried over from version {entry['extends']}"
+        extends = m.inputs["previous"].key if m is not None and "previous" in m.inputs else "-"
+        rows.append([stage, f"`{out['key']}`", how, f"`{extends}`" if extends != "-" else "-",
+                     (m.summary if m is not None else "")[:160]])
+    return "\n".join([f"## Version {entry['version']}", "", reason, "",
+                      _table(["stage", "key", "this version", "extends", "summary"], rows)])
+
+
+def publish_version_artifact(entry: dict[str, Any], reason: str, manifests: dict[str, Manifest]) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(key="retrain-version", markdown=version_markdown(entry, reason, manifests),
+                             description=f"version {entry['version']}: {reason}"[:500])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.run_artifacts import publish_report_link, publish_stage_artifact
+from flows.run_artifacts import publish_report_link, publish_stage_artifact, publish_version_artifact
 from flows.stage_logging import stage_logs_to_prefect
 from opc_core.manifest import read_manifest
 from opc_core.recipe import load_recipe
@@ -90,7 +90,9 @@ def retrain_flow(recipe_path: str = "recipes/tiny.yaml", overrides: list[str] | 
         return {"version": None, "reason": plan.reason, "stages": []}
     extend = plan.extending.version if plan.extending else None
     results = [stage_task(recipe_path, overrides or [], stage, extend_version=extend) for stage in plan.stages]
-    entry = record_version(recipe, plan, {r["stage"]: read_manifest(r["output_uri"]) for r in results})
+    manifests = {r["stage"]: read_manifest(r["output_uri"]) for r in results}
+    entry = record_version(recipe, plan, manifests)
+    publish_version_artifact(entry, plan.reason, manifests)
     log.info("retrain %s: version %d recorded, extending %s", recipe.name, entry["version"],
              f"version {extend}" if extend else "nothing (first version)")
     report = write_report(recipe)

@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import urllib.request
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -34,6 +35,7 @@ import sys
 from prefect.deployments import run_deployment
 run = run_deployment("retrain/retrain", parameters={"recipe_path": sys.argv[1], "overrides": []}, timeout=900)
 print("STATE " + run.state.type.value, flush=True)
+print("RUN " + str(run.id), flush=True)
 """
 
 
@@ -76,13 +78,14 @@ def _recipe(root: Path) -> Path:
     return path
 
 
-def _trigger(prefect_ui, recipe: Path) -> None:
+def _trigger(prefect_ui, recipe: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_API_URL=prefect_ui.api, PREFECT_HOME=str(prefect_ui.workdir.parent / "client-home"))
     proc = subprocess.run([sys.executable, "-c", TRIGGER, str(recipe)], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=1000)
     out = proc.stdout + proc.stderr
     assert "STATE COMPLETED" in out, out[-3000:] + prefect_ui.logs.read_text()[-6000:]
+    return out.split("RUN ", 1)[1].split()[0]
 
 
 def _manifest(uri: str) -> dict:
@@ -125,7 +128,7 @@ def test_retrain_twice_extends_version_one(prefect_ui, tmp_path):
     dump2 = new + copies
     _write_dump(raw / "dump-2026-12-04.jsonl.gz", dump2)
 
-    _trigger(prefect_ui, recipe)  # version 2: only the new work
+    run_id = _trigger(prefect_ui, recipe)  # version 2: only the new work
     v1_again, v2 = _versions(work)
     assert v1_again == v1 and v2["version"] == 2 and v2["extends"] == 1
     for s, o in v1["outputs"].items():  # version 1 stays addressable, untouched
@@ -173,6 +176,14 @@ def test_retrain_twice_extends_version_one(prefect_ui, tmp_path):
     card = (Path(m2["release"]["uri"]) / "model" / "README.md").read_text()
     assert "What changed since" in card, card[:3000]
     assert f"{data2['counts']['kept']}" in card and f"{t_inc['train_tokens_total']:,}" in card
+
+    # the flow run's artifact says which version it made and what each stage did
+    req = urllib.request.Request(f"{prefect_ui.api}/artifacts/filter", method="POST",
+                                 data=json.dumps({"artifacts": {"flow_run_id": {"any_": [run_id]}}}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        artifact = {a["key"]: a for a in json.load(r)}["retrain-version"]
+    assert "## Version 2" in artifact["data"] and f"`{m1['pretrain']['key']}`" in artifact["data"]
 
     # lineage of version 2 runs through version 1 back to both dumps
     lineage = subprocess.run([sys.executable, "-m", "opc_core.cli", "lineage", m2["release"]["key"], "--workdir",
