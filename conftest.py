@@ -158,6 +158,20 @@ register_stage(StageSpec("tally", TotalsConfig, run_tally, inputs={"words": "wor
                          code_modules=("opc_core",)))
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """A SparkSession local[2] bound to 127.0.0.1, shared by every Spark test (data, recall), stopped at the end."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from opc_data.spark_engine import spark_session
+
+    session = spark_session("local[2]", {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"})
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
 @pytest.fixture
 def calls() -> dict[str, int]:
     CALLS.update(words=0, totals=0)

@@ -1,13 +1,12 @@
 """Fixtures of the recall package: real labelled web pages from ``../shared/data/web/dev.jsonl.gz``.
 
-Spark tests reuse one local session per test session (``local[2]``, loopback only), as opc-data's do.
+Spark tests use the one local session of the root conftest (``spark``: ``local[2]``, loopback only).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 
 import pytest
 
@@ -19,14 +18,3 @@ def dev_pages(shared_dir) -> list[dict]:
         return [json.loads(line) for line in f]
 
 
-@pytest.fixture(scope="session")
-def spark():
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from opc_data.spark_engine import spark_session
-
-    session = spark_session("local[2]", {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"})
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
