@@ -151,6 +151,8 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
     init_from = None
     if ctx.previous is not None:  # continued pretraining: the previous version's final weights
         init_from = ctx.previous.artifact("final")
+        _same_model(storage.read_json(storage.join(init_from, "model_config.json")), model_config.to_dict(),
+                    ctx.previous.key)
         if storage.is_remote(init_from):
             init_from = str(storage.download_dir(init_from, ctx.scratch / "init"))
         ctx.log.info("pretrain: continuing from the final weights of %s on the new tokens", ctx.previous.key)
@@ -203,6 +205,18 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
         metrics=metrics, artifacts={"final": "final", "checkpoints": "checkpoints"},
         summary=summary_line,
     )
+
+
+def _same_model(before: dict[str, Any], now: dict[str, Any], previous_key: str) -> None:
+    """A retrain continues the same model: a changed shape is a clear error, not a state-dict mismatch."""
+    from opc_core.errors import OpcError
+
+    changed = {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+    if changed:
+        what = ", ".join(f"{k} {a} -> {b}" for k, a, b in ((k, *v) for k, v in changed.items()))
+        raise OpcError(f"this retrain would continue the pretrain output {previous_key}, but the model differs ({what})",
+                       where="stages.pretrain", hint="keep the model settings of the version you extend, or start "
+                       "a new series (move <workdir>/_versions/<recipe>.json away)")
 
 
 def _steps_total(m) -> int:
