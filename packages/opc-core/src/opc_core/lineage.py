@@ -35,6 +35,24 @@ def find_output(ref: str, workdir: str) -> Manifest:
     raise OpcError(f"no complete output matches {ref!r}", where=workdir, hint="see `opc status` for what exists")
 
 
+def version_chain(manifest: Manifest) -> list[Manifest]:
+    """``manifest`` and every earlier version it extends (its ``previous`` input, that one's, ...), newest first.
+
+    An incremental data output holds only the new records: a consumer that wants the whole corpus (SFT
+    conversations built from the kept code) reads every output of the chain."""
+    from opc_core.stage import PREVIOUS_ROLE
+
+    chain = [manifest]
+    seen = {manifest.uri}
+    while PREVIOUS_ROLE in chain[-1].inputs:
+        uri = chain[-1].inputs[PREVIOUS_ROLE].uri
+        if uri in seen:
+            raise OpcError("the outputs' previous inputs form a cycle", where=uri)
+        seen.add(uri)
+        chain.append(read_manifest(uri))
+    return chain
+
+
 def lineage_chain(manifest: Manifest) -> list[tuple[int, str, Manifest | None, str]]:
     """Depth-first (depth, role, manifest, uri) rows, from ``manifest`` down to the raw sources."""
     rows: list[tuple[int, str, Manifest | None, str]] = []

@@ -37,8 +37,8 @@ import numpy as np
 
 from opc_core import dataset, storage
 from opc_core.errors import OpcError
-from opc_core.manifest import Manifest, read_manifest
-from opc_core.stage import PREVIOUS_ROLE
+from opc_core.lineage import version_chain
+from opc_core.manifest import Manifest
 from opc_data.config import DataConfig
 from opc_data.steps import DedupDecision
 
@@ -99,15 +99,7 @@ def cumulative_units(previous: Manifest | None, new_entries: list[dict[str, str]
 
 def index_chain(previous: Manifest) -> list[Manifest]:
     """The previous data output, its own previous, and so on (newest first)."""
-    chain = [previous]
-    seen = {previous.uri}
-    while PREVIOUS_ROLE in chain[-1].inputs:
-        uri = chain[-1].inputs[PREVIOUS_ROLE].uri
-        if uri in seen:
-            raise OpcError("the data outputs' previous inputs form a cycle", where=uri)
-        seen.add(uri)
-        chain.append(read_manifest(uri))
-    return chain
+    return version_chain(previous)
 
 
 def _lsh_signature(cfg: Any) -> tuple:

@@ -29,6 +29,7 @@ its last checkpoint bitwise (CPU). This stage runs in one process (no torchrun /
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from typing import Any, Literal
@@ -140,12 +141,15 @@ def _synth_dirs(ctx: StageContext, sets: list[str]) -> list[tuple[str, str]]:
 def _collect(config: SFTConfig, ctx: StageContext, quarantine: list[dict[str, Any]]):
     """(source label, Conversation) for every usable record, in a fixed order; malformed -> quarantine."""
     from opc_core import dataset, storage
+    from opc_core.lineage import version_chain
     from opc_train.code_conversations import conversations_from_code
     from opc_train.conversations import Conversation, Quarantined, normalise_record, read_conversations
 
     if config.from_code is not None:
-        rows = dataset.read_rows(storage.join(ctx.input_uri("code"), "kept"),
-                                 columns=["repo_name", "path", "content", "program_lang"])
+        # an incremental data output holds the new files only: conversations come from every version's
+        rows = itertools.chain.from_iterable(
+            dataset.read_rows(storage.join(m.uri, "kept"), columns=["repo_name", "path", "content", "program_lang"])
+            for m in reversed(version_chain(ctx.inputs["code"])))
         for i, row in enumerate(conversations_from_code(rows, config.from_code.max_per_repo,
                                                         config.from_code.max_total, config.from_code.tasks)):
             try:
