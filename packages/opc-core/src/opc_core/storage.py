@@ -50,6 +50,9 @@ def _storage_options(protocol: str) -> dict[str, Any]:
         options: dict[str, Any] = {
             "config_kwargs": {"connect_timeout": S3_CONNECT_TIMEOUT_S, "read_timeout": S3_READ_TIMEOUT_S,
                               "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}},
+            # no listing cache: a long-lived process (the Prefect server's scheduled retrain, a notebook) must
+            # see the dumps that arrived since its last listing; a cached one hid them (and made info() fail)
+            "use_listings_cache": False,
         }
         if endpoint:
             options["endpoint_url"] = endpoint
