@@ -80,3 +80,26 @@ def test_a_version_whose_output_is_gone_is_a_clear_error(tally_recipe, tmp_path)
     (tmp_path / "src" / "f9.txt").write_text("two more")
     with pytest.raises(OpcError, match="version 1's totals output is gone"):
         plan_retrain(recipe)
+
+
+def test_opc_versions_lists_what_each_version_extends_and_ran(tally_recipe, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from opc_core.cli import app
+
+    recipe = tally_recipe()
+    runner = CliRunner()
+    empty = runner.invoke(app, ["versions", "--workdir", recipe.workdir])
+    assert empty.exit_code == 0 and "no retrain has recorded a version yet" in empty.output
+    retrain(recipe)
+    (tmp_path / "src" / "f9.txt").write_text("two more")
+    retrain(recipe)
+    out = runner.invoke(app, ["versions", "--workdir", recipe.workdir])
+    assert out.exit_code == 0, out.output
+    rows = [line.split() for line in out.output.splitlines()[2:]]
+    assert [(r[0], r[1], r[3], r[-1]) for r in rows] == [("toy", "1", "-", "words,totals,tally"),
+                                                          ("toy", "2", "1", "words,totals,tally")]
+    as_json = json.loads(runner.invoke(app, ["versions", "--json", "--workdir", recipe.workdir]).output)
+    assert [v["version"] for v in as_json["toy"]] == [1, 2]

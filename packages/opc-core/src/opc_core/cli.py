@@ -3,6 +3,7 @@
     opc run <stage> --recipe recipes/tiny.yaml [key.sub=value ...]   one stage (cached by content key)
     opc reproduce --recipe recipes/tiny.yaml                          the whole pipeline (Prefect flow)
     opc retrain --recipe recipes/tiny.yaml                            a new version: only the new raw data's work
+    opc versions [--json]                                             the versions retrains recorded
     opc status [--json]                                               what exists in the workdir
     opc lineage <output|key|stage>                                    the chain back to the raw inputs
     opc gc [--yes]                                                    drop unreferenced outputs
@@ -122,6 +123,29 @@ def retrain(
     stderr_console.print(f"retrain: {plan.reason}", markup=False, highlight=False, soft_wrap=True)
     if outcomes:
         print_summary(outcomes, run_report=write_report(r))
+
+
+@app.command()
+def versions(
+    overrides: Annotated[list[str] | None, typer.Argument(help="workdir=DIR (as for run)")] = None,
+    workdir: WorkdirOpt = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="this recipe's versions (and workdir)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the ledger(s) as JSON on stdout")] = False,
+) -> None:
+    """The versions retrains recorded (``<workdir>/_versions/<recipe>.json``): what each extends, what it ran."""
+    from opc_core.retrain import format_versions, read_all_versions
+
+    wd = default_workdir(recipe, workdir, overrides)
+    name = None
+    if recipe:
+        from opc_core.recipe import load_recipe
+
+        name = load_recipe(recipe, overrides or []).name
+    ledgers = {k: v for k, v in read_all_versions(wd).items() if name is None or k == name}
+    if as_json:
+        sys.stdout.write(json.dumps(ledgers, indent=2) + "\n")
+        return
+    sys.stdout.write(format_versions(wd, ledgers) + "\n")
 
 
 @app.command()

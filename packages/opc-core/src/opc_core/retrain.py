@@ -48,15 +48,32 @@ def read_versions(workdir: str, recipe_name: str) -> list[dict]:
     return storage.read_json(uri)["versions"] if storage.exists(uri) else []
 
 
+def read_all_versions(workdir: str) -> dict[str, list[dict]]:
+    """recipe name -> its versions, for every ledger under ``workdir``."""
+    root = storage.join(workdir, "_versions")
+    if not storage.exists(root):
+        return {}
+    return {rel.removesuffix(".json"): storage.read_json(storage.join(root, rel)).get("versions", [])
+            for rel in sorted(storage.list_files(root)) if rel.endswith(".json") and "/" not in rel}
+
+
+def format_versions(workdir: str, ledgers: dict[str, list[dict]]) -> str:
+    """``opc versions``: a line per version (what it extends, which stages ran), its release key if any."""
+    if not ledgers:
+        return f"workdir {workdir}: no retrain has recorded a version yet (`opc retrain --recipe R`)"
+    lines = [f"workdir {workdir}", f"{'recipe':<16} {'version':>7}  {'created':<20}  {'extends':>7}  release           ran"]
+    for name, versions in ledgers.items():
+        for v in versions:
+            release = v["outputs"].get("release", {}).get("key", "-")
+            lines.append(f"{name[:16]:<16} {v['version']:>7}  {v['created']:<20}  {v.get('extends') or '-':>7}  "
+                         f"{release:<16}  {','.join(v.get('ran', []))}")
+    return "\n".join(lines)
+
+
 def recorded_keys(workdir: str) -> set[tuple[str, str]]:
     """(stage, key) of every output any recorded version points at (``opc gc`` keeps them)."""
-    keys: set[tuple[str, str]] = set()
-    root = storage.join(workdir, "_versions")
-    for rel in storage.list_files(root):
-        if rel.endswith(".json"):
-            for version in storage.read_json(storage.join(root, rel)).get("versions", []):
-                keys.update((stage, out["key"]) for stage, out in version["outputs"].items())
-    return keys
+    return {(stage, out["key"]) for versions in read_all_versions(workdir).values() for version in versions
+            for stage, out in version["outputs"].items()}
 
 
 @dataclass
