@@ -35,6 +35,7 @@ DEFAULT_RECIPE = "recipes/tiny.yaml"
 
 
 WorkdirOpt = Annotated[str | None, typer.Option("--workdir", help="workdir (same as the override workdir=DIR)")]
+WorkdirArgs = Annotated[list[str] | None, typer.Argument(help="workdir=DIR (as for run)")]
 
 
 def _with_workdir(overrides: list[str] | None, workdir: str | None) -> list[str]:
@@ -127,7 +128,7 @@ def retrain(
 
 @app.command()
 def versions(
-    overrides: Annotated[list[str] | None, typer.Argument(help="workdir=DIR (as for run)")] = None,
+    overrides: WorkdirArgs = None,
     workdir: WorkdirOpt = None,
     recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="this recipe's versions (and workdir)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the ledger(s) as JSON on stdout")] = False,
@@ -150,7 +151,7 @@ def versions(
 
 @app.command()
 def status(
-    overrides: Annotated[list[str] | None, typer.Argument(help="workdir=DIR (as for run)")] = None,
+    overrides: WorkdirArgs = None,
     workdir: WorkdirOpt = None,
     recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="use this recipe's workdir")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="a JSON list on stdout")] = False,
