@@ -38,7 +38,7 @@ import torch
 from opc_core.errors import OpcError
 from opc_train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
 from opc_train.model import Transformer
-from opc_train.optimizer import build_optimizer
+from opc_train.optimizer import build_optimizer, clipped_step, set_lr
 from opc_train.parallelize import apply_activation_checkpointing, apply_compile
 from opc_train.process_group import DistContext
 from opc_train.train_settings import TrainSettings
@@ -112,14 +112,10 @@ class PlainEngine:
         (loss_sum * (self.dist.world_size / n_tokens_global)).backward()
 
     def set_lr(self, lr: float) -> None:
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
+        set_lr(self.optimizer, lr)
 
     def step(self, lr: float) -> float:
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return float(norm)
+        return clipped_step(self.model, self.optimizer, self.settings.grad_clip)
 
     def eval_module(self) -> torch.nn.Module:
         return self.model
@@ -224,8 +220,7 @@ class DeepSpeedEngineAdapter:
             self._grad_norm = float(norm) if norm is not None else float("nan")
 
     def set_lr(self, lr: float) -> None:
-        for g in self.engine.optimizer.param_groups:
-            g["lr"] = lr
+        set_lr(self.engine.optimizer, lr)
 
     def step(self, lr: float) -> float:
         return self._grad_norm

@@ -36,7 +36,7 @@ from opc_train.checkpoint import (
     step_dir_name,
 )
 from opc_train.model import Transformer
-from opc_train.optimizer import build_optimizer
+from opc_train.optimizer import build_optimizer, clipped_step, set_lr
 from opc_train.parallelize import apply_activation_checkpointing, apply_compile, apply_fsdp
 from opc_train.process_group import DistContext, ensure_process_group
 from opc_train.train_settings import TrainSettings
@@ -75,16 +75,10 @@ class FSDPEngine:
         (loss_sum * (self.dist.world_size / n_tokens_global)).backward()
 
     def set_lr(self, lr: float) -> None:
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
+        set_lr(self.optimizer, lr)
 
     def step(self, lr: float) -> float:
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
-        if hasattr(norm, "full_tensor"):  # a DTensor: the norm over all shards
-            norm = norm.full_tensor()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return float(norm)
+        return clipped_step(self.model, self.optimizer, self.settings.grad_clip)
 
     def eval_module(self) -> torch.nn.Module:
         return self.model
