@@ -97,11 +97,6 @@ def cumulative_units(previous: Manifest | None, new_entries: list[dict[str, str]
 
 # ---- phase B': the index chain -------------------------------------------------------------------------
 
-def index_chain(previous: Manifest) -> list[Manifest]:
-    """The previous data output, its own previous, and so on (newest first)."""
-    return version_chain(previous)
-
-
 def _lsh_signature(cfg: Any) -> tuple:
     from opc_data.dedup import DedupConfig
 
@@ -185,7 +180,7 @@ def check_previous(config: DataConfig, work: str, previous: Manifest, decisions:
     from opc_data.shingles import jaccard
 
     dcfg = config.dedup
-    index = PreviousIndex.load(index_chain(previous), config)
+    index = PreviousIndex.load(version_chain(previous), config)
     hits: dict[int, tuple[str, int, float | None]] = {}  # new _idx -> (kind, old record, jaccard)
     candidates: dict[int, set[int]] = {}
     for idx, digest, keys in _survivor_keys(storage.join(work, "keys"), decisions):

@@ -196,10 +196,10 @@ def run(config: PretrainConfig, ctx: StageContext) -> StageResult:
     summary_line = (f"{config.model} {model_config.num_params() / 1e6:.2f}M params, {summary['steps']} steps: "
                     f"val loss {final_val:.4f} vs unigram {unigram:.4f}" if unigram is not None else "")
     if ctx.previous is not None:
+        before = _steps_total(ctx.previous)
         metrics["incremental"] = {"previous_key": ctx.previous.key, "init_from": ctx.previous.key,
                                   "previous_final_val_loss": ctx.previous.metrics.get("final_val_loss"),
-                                  "previous_steps_total": _steps_total(ctx.previous),
-                                  "steps_total": _steps_total(ctx.previous) + summary["steps"]}
+                                  "previous_steps_total": before, "steps_total": before + summary["steps"]}
         summary_line = f"continued from {ctx.previous.key}: " + summary_line
     return StageResult(
         metrics=metrics, artifacts={"final": "final", "checkpoints": "checkpoints"},
